@@ -1,0 +1,88 @@
+"""The OpenAPI 3.1 document, generated from the app's URL map and the route schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint
+from flask import current_app
+from pydantic import TypeAdapter
+
+from builder.api.base import ROUTES
+from builder.api.base import route
+
+bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}},
+}
+
+
+def _schema(kind: Any, components: dict[str, Any]) -> dict[str, Any]:
+    schema = TypeAdapter(kind).json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    return schema
+
+
+def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    params = []
+    for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
+        kind = "integer" if converter == "int" else "string"
+        params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
+
+
+def build_openapi() -> dict[str, Any]:
+    """Walk the URL map; every /api/v1 rule must have a RouteSpec."""
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+    for rule in current_app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        spec = ROUTES.get(rule.endpoint)
+        if spec is None:
+            raise RuntimeError(f"API route {rule.rule} has no RouteSpec; declare it with builder.api.base.route")
+        path, params = _path(rule.rule)
+        for method in spec.methods:
+            op: dict[str, Any] = {
+                "operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
+                "summary": spec.summary, "tags": [spec.tag.removeprefix("api_")],
+                "parameters": list(params), "responses": {},
+            }
+            if spec.query is not None:
+                query_schema = _schema(spec.query, components)
+                for name, prop in query_schema.get("properties", {}).items():
+                    op["parameters"].append({"name": name, "in": "query", "required": name in query_schema.get("required", []),
+                                             "schema": prop})
+            if spec.body is not None:
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(spec.body, components)}}}
+            ok: dict[str, Any] = {"description": "OK"}
+            if spec.response is not None:
+                ok["content"] = {"application/json": {"schema": _schema(spec.response, components)}}
+            op["responses"][str(spec.status)] = ok
+            error = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            for status in ("400", "401", "403", "404", "409", "422"):
+                op["responses"][status] = error
+            if not spec.public:
+                op["security"] = [{"bearer": []}, {"session": []}]
+            paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Stagecraft API", "version": "1.0.0",
+                 "description": "Campaign automation and opportunity pipelines."},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
+    }
+
+
+@route(bp, "/openapi.json", public=True)
+def openapi() -> Any:
+    """This document."""
+    return build_openapi()

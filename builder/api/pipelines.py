@@ -1,0 +1,85 @@
+"""Pipelines, stages and the forecast."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint
+
+from builder.api.base import route
+from builder.db import commit
+from builder.db import get_session
+from builder.schemas import ForecastOut
+from builder.schemas import ForecastQuery
+from builder.schemas import PipelineCreate
+from builder.schemas import PipelineOut
+from builder.schemas import StageOut
+from builder.schemas import StagePatch
+from builder.schemas import StageSpec
+from runtime import pipelines as pipeline_service
+from runtime.access import Actor
+
+bp = Blueprint("api_pipelines", __name__, url_prefix="/api/v1")
+
+
+def _pipeline(p: Any) -> dict[str, Any]:
+    return PipelineOut.model_validate(p).model_dump(mode="json")
+
+
+@route(bp, "/pipelines", response=list[PipelineOut])
+def list_pipelines(actor: Actor) -> Any:
+    """Every pipeline with its stages."""
+    return [_pipeline(p) for p in pipeline_service.list_pipelines(get_session())]
+
+
+@route(bp, "/pipelines", ("POST",), body=PipelineCreate, response=PipelineOut, status=201)
+def create_pipeline(actor: Actor, body: PipelineCreate) -> Any:
+    """Create a pipeline from a template and/or stages (admins)."""
+    data = body.model_dump()
+    pipeline = pipeline_service.create_pipeline(get_session(), actor, data["name"], data["kind"],
+                                                data["template"], data["stages"])
+    commit()
+    return _pipeline(pipeline), 201
+
+
+@route(bp, "/pipelines/<int:pipeline_id>", response=PipelineOut)
+def get_pipeline(actor: Actor, pipeline_id: int) -> Any:
+    """One pipeline with its stages and checklists."""
+    return _pipeline(pipeline_service.get_pipeline(get_session(), pipeline_id))
+
+
+@route(bp, "/pipelines/<int:pipeline_id>/stages", ("POST",), body=StageSpec, response=StageOut, status=201)
+def add_stage(actor: Actor, pipeline_id: int, body: StageSpec) -> Any:
+    """Insert a stage (admins)."""
+    stage = pipeline_service.add_stage(get_session(), actor, pipeline_id, body.model_dump())
+    commit()
+    return StageOut.model_validate(stage).model_dump(mode="json"), 201
+
+
+@route(bp, "/stages/<int:stage_id>", ("PATCH",), body=StagePatch, response=StageOut)
+def update_stage(actor: Actor, stage_id: int, body: StagePatch) -> Any:
+    """Change a stage (admins)."""
+    stage = pipeline_service.update_stage(get_session(), actor, stage_id, body.model_dump(exclude_unset=True))
+    commit()
+    return StageOut.model_validate(stage).model_dump(mode="json")
+
+
+@route(bp, "/stages/<int:stage_id>", ("DELETE",), status=204)
+def delete_stage(actor: Actor, stage_id: int) -> Any:
+    """Delete an empty stage (admins)."""
+    pipeline_service.delete_stage(get_session(), actor, stage_id)
+    commit()
+    return "", 204
+
+
+@route(bp, "/pipelines/<int:pipeline_id>/forecast", query=ForecastQuery, response=ForecastOut)
+def forecast(actor: Actor, pipeline_id: int, query: ForecastQuery) -> Any:
+    """Per stage: count, value, weighted value and overdue count."""
+    rows = pipeline_service.forecast(get_session(), actor, pipeline_id, query.owner_id)
+    return ForecastOut(
+        pipeline_id=pipeline_id, stages=[asdict(r) for r in rows],  # type: ignore[misc]
+        total_value=round(sum(r.value for r in rows), 2),
+        total_weighted_value=round(sum(r.weighted_value for r in rows), 2),
+        total_overdue=sum(r.overdue for r in rows),
+    ).model_dump(mode="json")

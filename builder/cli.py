@@ -1,0 +1,129 @@
+"""The `stagecraft` command: serve, worker, db upgrade, user add, demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+
+def _session_factory():  # type: ignore[no-untyped-def]
+    from models.db import default_database_url
+    from models.db import make_engine
+    from models.db import make_session_factory
+    from models.db import upgrade
+
+    url = default_database_url()
+    engine = make_engine(url)
+    upgrade(engine)
+    return make_session_factory(engine)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the web app and the embedded runtime."""
+    from builder import create_app
+    from builder.extensions import socketio
+
+    if args.demo_if_empty:
+        _demo(only_if_empty=True)
+    app = create_app({"RUN_RUNTIME": not args.no_runtime})
+    url = f"http://{args.host}:{args.port}"
+    print(f"Stagecraft is running on {url}  (database: {_safe_url(app.config['DATABASE_URL'])})", flush=True)
+    socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, use_reloader=False,
+                 log_output=args.verbose)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the runtime alone (no Flask)."""
+    from runtime.worker import main as worker_main
+
+    return worker_main([])
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Upgrade the schema to the latest migration."""
+    from models.db import default_database_url
+    from models.db import make_engine
+    from models.db import upgrade
+
+    url = default_database_url()
+    upgrade(make_engine(url))
+    print(f"database schema is up to date ({_safe_url(url)})")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Create a user."""
+    from models.db import transaction
+    from runtime import users
+    from runtime.errors import DomainError
+
+    try:
+        with transaction(_session_factory()) as session:
+            user = users.create_user(session, args.name, args.password, args.role,
+                                     daily_task_capacity=args.daily_task_capacity, email=args.email or "")
+            print(f"created {user.role} {user.username!r} (id {user.id})")
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _demo(only_if_empty: bool = False) -> int:
+    from runtime.demo import seed_demo
+
+    return seed_demo(_session_factory(), only_if_empty=only_if_empty, progress=lambda msg: print(msg, flush=True))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Seed demo users, pipelines, contacts and opportunities."""
+    return _demo(only_if_empty=False)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(prog="stagecraft", description="Campaign automation and pipelines.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="web app + embedded runtime")
+    serve.add_argument("--host", default=os.environ.get("STAGECRAFT_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("STAGECRAFT_PORT", "5000")))
+    serve.add_argument("--no-runtime", action="store_true", help="serve the web app only")
+    serve.add_argument("--demo-if-empty", action="store_true", help="seed the demo on first run")
+    serve.add_argument("--verbose", action="store_true", help="log every request")
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="the runtime alone, for scale-out")
+    worker.set_defaults(func=cmd_worker)
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply migrations")
+    up.set_defaults(func=cmd_db_upgrade)
+    user = sub.add_parser("user", help="user commands")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["admin", "marketer", "rep"])
+    add.add_argument("--password", required=True)
+    add.add_argument("--email")
+    add.add_argument("--daily-task-capacity", type=int, default=10)
+    add.set_defaults(func=cmd_user_add)
+    demo = sub.add_parser("demo", help="seed demo data")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

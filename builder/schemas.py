@@ -1,0 +1,349 @@
+"""Request and response schemas of the API (pydantic v2), shared with OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import EmailStr
+from pydantic import Field
+
+from builder.api.base import Body
+from builder.api.base import Query
+
+
+class Out(BaseModel):
+    """Base of response models, read from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- auth and users -------------------------------------------------------
+
+class TokenRequest(Body):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=200)
+    label: str = Field(default="", max_length=120)
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    name: str
+    email: str
+    role: str
+    daily_task_capacity: int
+    team_id: int | None
+    active: bool
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_at: datetime
+    user: UserOut
+
+
+class TokenInfo(Out):
+    id: int
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+class UserCreate(Body):
+    username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=200)
+    role: Literal["admin", "marketer", "rep"]
+    name: str = Field(default="", max_length=120)
+    email: str = Field(default="", max_length=254)
+    daily_task_capacity: int = Field(default=10, ge=1, le=500)
+    team: str | None = Field(default=None, max_length=120)
+
+
+class UserPatch(Body):
+    role: Literal["admin", "marketer", "rep"] | None = None
+    name: str | None = Field(default=None, max_length=120)
+    email: str | None = Field(default=None, max_length=254)
+    daily_task_capacity: int | None = Field(default=None, ge=1, le=500)
+    timezone: str | None = Field(default=None, max_length=64)
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+
+
+# --- contacts --------------------------------------------------------------
+
+class ContactCreate(Body):
+    email: EmailStr
+    first_name: str = Field(default="", max_length=120)
+    last_name: str = Field(default="", max_length=120)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    timezone: str | None = Field(default=None, max_length=64)
+    owner_id: int | None = None
+
+
+class ContactPatch(Body):
+    email: EmailStr | None = None
+    first_name: str | None = Field(default=None, max_length=120)
+    last_name: str | None = Field(default=None, max_length=120)
+    fields: dict[str, Any] | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    owner_id: int | None = None
+
+
+class ContactQuery(Query):
+    q: str = ""
+    tag: str | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class TagBody(Body):
+    tag: str = Field(min_length=1, max_length=120)
+
+
+class ContactOut(Out):
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    name: str
+    fields: dict[str, Any]
+    timezone: str | None
+    owner_id: int | None
+    tags: list[str]
+    created_at: datetime
+
+
+# --- pipelines -------------------------------------------------------------
+
+class ChecklistSpec(Body):
+    text: str = Field(min_length=1, max_length=300)
+    required: bool = False
+
+
+class StageSpec(Body):
+    number: int = Field(ge=0)
+    name: str = Field(min_length=1, max_length=120)
+    target_days: int = Field(default=7, ge=0, le=3650)
+    probability: int = Field(default=0, ge=0, le=100)
+    checklist: list[ChecklistSpec] = Field(default_factory=list)
+
+
+class StagePatch(Body):
+    number: int | None = Field(default=None, ge=0)
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    target_days: int | None = Field(default=None, ge=0, le=3650)
+    probability: int | None = Field(default=None, ge=0, le=100)
+    checklist: list[ChecklistSpec] | None = None
+
+
+class PipelineCreate(Body):
+    name: str = Field(min_length=1, max_length=120)
+    kind: Literal["leads", "sales", "fulfillment"]
+    template: Literal["sales_workflow", "fulfillment"] | None = None
+    stages: list[StageSpec] = Field(default_factory=list)
+
+
+class ChecklistItemOut(Out):
+    id: int
+    text: str
+    required: bool
+
+
+class StageOut(Out):
+    id: int
+    pipeline_id: int
+    number: int
+    name: str
+    target_days: int
+    probability: int
+    checklist: list[ChecklistItemOut]
+
+
+class PipelineOut(Out):
+    id: int
+    name: str
+    kind: str
+    stages: list[StageOut]
+
+
+class StageForecastOut(Out):
+    stage_id: int
+    number: int
+    name: str
+    probability: int
+    count: int
+    value: float
+    weighted_value: float
+    overdue: int
+
+
+class ForecastOut(BaseModel):
+    pipeline_id: int
+    stages: list[StageForecastOut]
+    total_value: float
+    total_weighted_value: float
+    total_overdue: int
+
+
+class ForecastQuery(Query):
+    owner_id: int | None = None
+
+
+# --- opportunities ---------------------------------------------------------
+
+class ProductSpec(Body):
+    name: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(default=1, ge=1)
+    special_price: float | None = Field(default=None, ge=0)
+
+
+class OpportunityCreate(Body):
+    title: str = Field(min_length=1, max_length=200)
+    contact_id: int
+    pipeline_id: int
+    stage_id: int
+    owner_id: int | None = None
+    value: float | None = Field(default=None, ge=0)
+    next_action_date: date | None = None
+    next_action_note: str = Field(default="", max_length=2000)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    products: list[ProductSpec] = Field(default_factory=list)
+
+
+class OpportunityPatch(Body):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    stage_id: int | None = None
+    owner_id: int | None = None
+    value: float | None = Field(default=None, ge=0)
+    next_action_date: date | None = None
+    next_action_note: str | None = Field(default=None, max_length=2000)
+    custom_fields: dict[str, Any] | None = None
+    products: list[ProductSpec] | None = None
+
+
+class OpportunityQuery(Query):
+    pipeline_id: int | None = None
+    stage_id: int | None = None
+    owner_id: int | None = None
+    contact_id: int | None = None
+    overdue: bool | None = None
+    q: str = ""
+    limit: int = Field(default=500, ge=1, le=5000)
+    offset: int = Field(default=0, ge=0)
+
+
+class ChecklistBody(Body):
+    done: bool
+
+
+class NoteBody(Body):
+    body: str = Field(min_length=1, max_length=10000)
+
+
+class ShareBody(Body):
+    user_id: int | None = None
+    team_id: int | None = None
+
+
+class OpportunityOut(Out):
+    id: int
+    title: str
+    contact_id: int
+    contact_name: str
+    owner_id: int | None
+    owner_name: str | None
+    pipeline_id: int
+    stage_id: int
+    stage_name: str
+    value: float
+    next_action_date: date | None
+    next_action_note: str
+    custom_fields: dict[str, Any]
+    stage_entered_at: datetime
+    days_in_stage: float
+    overdue: bool
+    created_source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class HistoryOut(Out):
+    id: int
+    from_stage_id: int | None
+    to_stage_id: int
+    from_stage_name: str | None = None
+    to_stage_name: str | None = None
+    moved_at: datetime
+    moved_by_id: int | None
+    moved_by_name: str | None = None
+    owner_id: int | None
+    owner_name: str | None = None
+    days_in_previous_stage: float | None
+    source: str
+
+
+class NoteOut(Out):
+    id: int
+    body: str
+    author_id: int | None
+    source: str
+    created_at: datetime
+
+
+class ShareOut(Out):
+    id: int
+    user_id: int | None
+    team_id: int | None
+    shared_at: datetime
+
+
+class ProductOut(Out):
+    id: int
+    name: str
+    quantity: int
+    special_price: float | None
+
+
+# --- tasks -----------------------------------------------------------------
+
+class TaskQuery(Query):
+    assignee_id: int | None = None
+    open: bool | None = None
+    opportunity_id: int | None = None
+    contact_id: int | None = None
+
+
+class TaskCreate(Body):
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(default="", max_length=5000)
+    assignee_id: int | None = None
+    due_date: date | None = None
+    contact_id: int | None = None
+    opportunity_id: int | None = None
+
+
+class TaskPatch(Body):
+    completed: bool | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    due_date: date | None = None
+    assignee_id: int | None = None
+
+
+class TaskOut(Out):
+    id: int
+    title: str
+    description: str
+    contact_id: int | None
+    opportunity_id: int | None
+    assignee_id: int | None
+    due_date: date | None
+    completed_at: datetime | None
+    created_at: datetime
+    source: str

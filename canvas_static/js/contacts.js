@@ -1,0 +1,16 @@
+// Contacts page: search and list, every value rendered as text.
+(function () {
+  "use strict";
+  const { api, el } = window.Stagecraft;
+  const body = document.querySelector("#contacts-table tbody");
+  async function load(q) {
+    const rows = await api("GET", "/contacts?limit=200&q=" + encodeURIComponent(q || ""));
+    body.replaceChildren(...rows.map((c) => el("tr", {}, el("td", {}, c.name), el("td", {}, c.email),
+      el("td", {}, c.tags.map((t) => el("span", { class: "tag" }, t))))));
+  }
+  let timer;
+  document.getElementById("contact-search").addEventListener("input", (e) => {
+    clearTimeout(timer); timer = setTimeout(() => load(e.target.value), 200);
+  });
+  load("");
+})();
