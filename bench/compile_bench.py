@@ -30,42 +30,84 @@ REFS = StaticRefs(
 
 
 def _goal(rng: random.Random, node_id: str) -> dict[str, t.Any]:
-    kind = rng.choice(["stage_moved", "tag_applied", "form_submitted", "task_completed", "purchase"])
+    kind = rng.choice(
+        ["stage_moved", "tag_applied", "form_submitted", "task_completed", "purchase"]
+    )
     config: dict[str, t.Any] = {
-        "stage_moved": {"pipeline_id": 1, "stage_id": rng.choice([10, 11, 12]), "direction": "into"},
+        "stage_moved": {
+            "pipeline_id": 1,
+            "stage_id": rng.choice([10, 11, 12]),
+            "direction": "into",
+        },
         "tag_applied": {"tag": f"tag{rng.randrange(20)}"},
         "form_submitted": {"form": f"form{rng.randrange(30)}"},
         "task_completed": {"title_contains": "call"},
         "purchase": {},
     }[kind]
-    return {"id": node_id, "kind": "goal", "type": kind, "name": f"Goal {node_id}", "config": config}
+    return {
+        "id": node_id,
+        "kind": "goal",
+        "type": kind,
+        "name": f"Goal {node_id}",
+        "config": config,
+    }
 
 
 def _steps(rng: random.Random, node_id: str) -> list[dict[str, t.Any]]:
     pool: list[tuple[str, dict[str, t.Any]]] = [
-        ("delay", {"amount": 2, "unit": "days", "window": {"weekdays": [0, 1, 2, 3, 4], "start_hour": 9, "end_hour": 17}}),
-        ("send_email", {"subject": "Hi {{contact.first_name}}", "body": "Hello {{contact.first_name}}, from {{owner.name}}"}),
-        ("create_task", {"title": "Call {{contact.first_name}}", "assignee": "owner", "due_in_days": 1}),
+        (
+            "delay",
+            {
+                "amount": 2,
+                "unit": "days",
+                "window": {"weekdays": [0, 1, 2, 3, 4], "start_hour": 9, "end_hour": 17},
+            },
+        ),
+        (
+            "send_email",
+            {
+                "subject": "Hi {{contact.first_name}}",
+                "body": "Hello {{contact.first_name}}, from {{owner.name}}",
+            },
+        ),
+        (
+            "create_task",
+            {"title": "Call {{contact.first_name}}", "assignee": "owner", "due_in_days": 1},
+        ),
         ("apply_tag", {"tag": f"tag{rng.randrange(20)}"}),
         ("create_note", {"body": "Followed up"}),
         ("move_opportunity", {"stage_id": 12}),
         ("http_post", {"url": "https://example.com/hook", "json": {"id": "{{contact.email}}"}}),
     ]
     chosen = [rng.choice(pool) for _ in range(rng.randint(3, 5))]
-    return [{"id": f"{node_id}-{i}", "type": kind, "config": cfg} for i, (kind, cfg) in enumerate(chosen)]
+    return [
+        {"id": f"{node_id}-{i}", "type": kind, "config": cfg}
+        for i, (kind, cfg) in enumerate(chosen)
+    ]
 
 
-def make_campaign(nodes: int = 1000, edges: int = 1200, seed: int = 7, window: int = 60) -> dict[str, t.Any]:
+def make_campaign(
+    nodes: int = 1000, edges: int = 1200, seed: int = 7, window: int = 60
+) -> dict[str, t.Any]:
     """Return a valid campaign JSON: ~40 % goals, the rest sequences, a DAG of ``edges`` edges."""
     rng = random.Random(seed)
-    kinds = ["goal"] * 20 + ["goal" if rng.random() < 0.4 else "sequence" for _ in range(nodes - 20)]
+    kinds = ["goal"] * 20 + [
+        "goal" if rng.random() < 0.4 else "sequence" for _ in range(nodes - 20)
+    ]
     out_nodes: list[dict[str, t.Any]] = []
     for i, kind in enumerate(kinds):
         node_id = f"n{i:04d}"
         if kind == "goal":
             out_nodes.append(_goal(rng, node_id))
         else:
-            out_nodes.append({"id": node_id, "kind": "sequence", "name": f"Seq {node_id}", "steps": _steps(rng, node_id)})
+            out_nodes.append(
+                {
+                    "id": node_id,
+                    "kind": "sequence",
+                    "name": f"Seq {node_id}",
+                    "steps": _steps(rng, node_id),
+                }
+            )
     pairs: set[tuple[int, int]] = set()
 
     def allowed(a: int, b: int) -> bool:

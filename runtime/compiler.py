@@ -173,9 +173,7 @@ class CompiledCampaign:
         if data.get("format") != FORMAT_VERSION:
             raise CompileError(f"unsupported compiled format {data.get('format')!r}")
         return cls(
-            goal_index=_proxy(
-                {tuple(e["key"]): tuple(e["goals"]) for e in data["goal_index"]}
-            ),
+            goal_index=_proxy({tuple(e["key"]): tuple(e["goals"]) for e in data["goal_index"]}),
             entry_goals=frozenset(data["entry_goals"]),
             stops=_proxy({g: frozenset(s) for g, s in data["stops"].items()}),
             after_goal=_proxy({g: tuple(s) for g, s in data["after_goal"].items()}),
@@ -213,9 +211,7 @@ def sequence_ancestors(
     empty: frozenset[str] = frozenset()
     out: dict[str, frozenset[str]] = {}
     for node in order:
-        parts = [
-            out[p] | {p} if is_sequence[p] else out[p] for p in flow.predecessors(node)
-        ]
+        parts = [out[p] | {p} if is_sequence[p] else out[p] for p in flow.predecessors(node)]
         if not parts:
             out[node] = empty
         elif len(parts) == 1:

@@ -142,7 +142,10 @@ def _diff_steps(old: SequenceNode, new: SequenceNode, diff: GraphDiff) -> bool:
             continue
         what = tuple(
             name
-            for name, differs in (("type", before.type != step.type), ("config", before.config != step.config))
+            for name, differs in (
+                ("type", before.type != step.type),
+                ("config", before.config != step.config),
+            )
             if differs
         )
         if what:

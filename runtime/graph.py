@@ -18,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+import importlib.util
 import typing as t
 from collections.abc import Mapping
 
@@ -190,7 +191,9 @@ def parse_graph(data: object) -> CampaignGraph:
     except ValidationError as exc:
         details = _error_details(exc)
         first = details[0]
-        raise MalformedGraph(f"malformed graph at {first['loc']}: {first['message']}", details) from exc
+        raise MalformedGraph(
+            f"malformed graph at {first['loc']}: {first['message']}", details
+        ) from exc
     check_structure(graph)
     return graph
 
@@ -344,12 +347,8 @@ def _layers(flow: nx.DiGraph[str]) -> list[list[str]]:
 
 def _grid(layers: list[list[str]]) -> dict[str, tuple[float, float]]:
     """Return multipartite (column, centred row) coordinates in grid units."""
-    try:
-        import numpy  # noqa: F401 - multipartite_layout needs it
-    except ImportError:
-        numpy_ok = False
-    else:
-        numpy_ok = True
+    # multipartite_layout needs numpy, which is not a dependency of ours.
+    numpy_ok = importlib.util.find_spec("numpy") is not None
     width = len(layers)
     if numpy_ok:
         lg: nx.Graph[str] = nx.Graph()

@@ -95,9 +95,7 @@ def _wall(day: date, hour: int, tz: ZoneInfo) -> datetime:
     return localize(datetime.combine(day, time(hour)), tz)
 
 
-def apply_window(
-    dt: datetime, window: WindowLike | Mapping[str, t.Any], tz: ZoneInfo
-) -> datetime:
+def apply_window(dt: datetime, window: WindowLike | Mapping[str, t.Any], tz: ZoneInfo) -> datetime:
     """Return the first moment at or after ``dt`` inside the window.
 
     Args:
@@ -138,7 +136,11 @@ def _as_local(value: object, tz: ZoneInfo, hour: int) -> datetime | None:
         if not text:
             return None
         try:
-            value = datetime.fromisoformat(text) if ("T" in text or " " in text) else date.fromisoformat(text)
+            value = (
+                datetime.fromisoformat(text)
+                if ("T" in text or " " in text)
+                else date.fromisoformat(text)
+            )
         except ValueError:
             return None
     if isinstance(value, datetime):

@@ -186,7 +186,12 @@ def unique_ids(ctx: ValidationContext) -> list[Issue]:
         if step.id in seen_steps:
             where = seen_steps[step.id]
             issues.append(
-                _err(seq.id, step.id, "duplicate_id", f"step id {step.id!r} is also used in {where!r}")
+                _err(
+                    seq.id,
+                    step.id,
+                    "duplicate_id",
+                    f"step id {step.id!r} is also used in {where!r}",
+                )
             )
         else:
             seen_steps[step.id] = seq.id
@@ -268,7 +273,12 @@ def sequences_reachable(ctx: ValidationContext) -> list[Issue]:
     for seq in ctx.sequences:
         if seq.id not in reached and seq.id not in seen:
             issues.append(
-                _err(seq.id, None, "unreachable", f"sequence {seq.name or seq.id!r} is not reachable from an entry goal")
+                _err(
+                    seq.id,
+                    None,
+                    "unreachable",
+                    f"sequence {seq.name or seq.id!r} is not reachable from an entry goal",
+                )
             )
         seen.add(seq.id)
     return issues
@@ -381,7 +391,8 @@ def no_email_bursts(ctx: ValidationContext) -> list[Issue]:
                             seq.id,
                             step.id,
                             "email_burst",
-                            f"email {step.id!r} follows email {previous_email!r} with no delay between",
+                            f"email {step.id!r} follows email {previous_email!r} "
+                            "with no delay between",
                         )
                     )
                 previous_email = step.id

@@ -17,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import builtins
 import functools
 import types
 import typing as t
@@ -223,9 +224,9 @@ def _field_spec(name: str, info: FieldInfo) -> dict[str, t.Any]:
     elif widget == "merge_text" and not extra.get("multiline"):
         ftype = "string"
     labels = extra.get("option_labels")
-    label_map: Mapping[str, str] = labels if isinstance(labels, Mapping) else {}
+    label_map: Mapping[str, t.Any] = labels if isinstance(labels, Mapping) else {}
     options = [
-        {"value": v, "label": label_map.get(str(v), _label(str(v)))}
+        {"value": v, "label": str(label_map.get(str(v), _label(str(v))))}
         for v in _literal_values(inner)
     ]
     default = info.get_default(call_default_factory=True)
@@ -275,7 +276,7 @@ class NodeType(t.Generic[C]):
     help: t.ClassVar[str]
     icon: t.ClassVar[str]
     group: t.ClassVar[str]
-    Config: type[C]
+    Config: builtins.type[C]  # `type` is shadowed by the class variable above
 
     def parse(self, config: Mapping[str, t.Any] | BaseModel) -> C:
         """Validate ``config`` into the type's ``Config`` model.
@@ -283,13 +284,15 @@ class NodeType(t.Generic[C]):
         Raises:
             pydantic.ValidationError: the config is incomplete or ill-typed.
         """
-        if isinstance(config, self.Config):
+        model: builtins.type[C] = self.Config
+        if isinstance(config, model):
             return config
+        data: object = config
         if isinstance(config, BaseModel):
-            config = config.model_dump(by_alias=True)
-        if type(config) is not dict:  # frozen (compiled) configs need thawing
-            config = thaw(config)
-        return self.Config.model_validate(config)
+            data = config.model_dump(by_alias=True)
+        elif type(config) is not dict:  # frozen (compiled) configs need thawing
+            data = thaw(config)
+        return model.model_validate(data)
 
     def summary(self, config: Mapping[str, t.Any] | BaseModel) -> str:
         """Return the one-line human summary shown on the canvas node."""

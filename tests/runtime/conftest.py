@@ -42,13 +42,17 @@ class RecordingContext:
     def remove_tag(self, tag: str) -> None:
         self._record("remove_tag", tag)
 
-    def create_task(self, title: str, description: str, assignee: str | int, due_in_days: int) -> None:
+    def create_task(
+        self, title: str, description: str, assignee: str | int, due_in_days: int
+    ) -> None:
         self._record("create_task", title, description, assignee, due_in_days)
 
     def create_note(self, body: str) -> None:
         self._record("create_note", body)
 
-    def create_opportunity(self, pipeline_id: int, stage_id: int, title: str, value: float | None) -> None:
+    def create_opportunity(
+        self, pipeline_id: int, stage_id: int, title: str, value: float | None
+    ) -> None:
         self._record("create_opportunity", pipeline_id, stage_id, title, value)
 
     def move_opportunity(self, stage_id: int) -> None:

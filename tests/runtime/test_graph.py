@@ -23,14 +23,38 @@ from runtime.graph import to_networkx
 
 DESIGN_EXAMPLE: dict[str, t.Any] = {
     "nodes": [
-        {"id": "g1", "kind": "goal", "type": "stage_moved", "name": "Moved to Qualified",
-         "config": {"pipeline_id": 1, "stage_id": 2, "direction": "into"}, "position": {"x": 80, "y": 120}},
-        {"id": "s1", "kind": "sequence", "name": "Qualified follow-up", "position": {"x": 320, "y": 120},
-         "steps": [
-             {"id": "t1", "type": "create_task",
-              "config": {"title": "Call {{contact.first_name}}", "assignee": "owner", "due_in_days": 1}},
-             {"id": "t2", "type": "delay", "config": {"amount": 2, "unit": "days"}},
-             {"id": "t3", "type": "send_email", "config": {"subject": "Hello {{contact.first_name}}", "body": "…"}}]}],
+        {
+            "id": "g1",
+            "kind": "goal",
+            "type": "stage_moved",
+            "name": "Moved to Qualified",
+            "config": {"pipeline_id": 1, "stage_id": 2, "direction": "into"},
+            "position": {"x": 80, "y": 120},
+        },
+        {
+            "id": "s1",
+            "kind": "sequence",
+            "name": "Qualified follow-up",
+            "position": {"x": 320, "y": 120},
+            "steps": [
+                {
+                    "id": "t1",
+                    "type": "create_task",
+                    "config": {
+                        "title": "Call {{contact.first_name}}",
+                        "assignee": "owner",
+                        "due_in_days": 1,
+                    },
+                },
+                {"id": "t2", "type": "delay", "config": {"amount": 2, "unit": "days"}},
+                {
+                    "id": "t3",
+                    "type": "send_email",
+                    "config": {"subject": "Hello {{contact.first_name}}", "body": "…"},
+                },
+            ],
+        },
+    ],
     "edges": [{"source": "g1", "target": "s1"}],
 }
 
@@ -42,10 +66,25 @@ def rich_graph() -> dict[str, t.Any]:
     data["nodes"][0]["ui"] = {"color": "#fc0", "collapsed": False}
     data["nodes"][1]["steps"][0]["ui"] = {"open": True}
     data["nodes"][1]["position"] = {"x": 320.5, "y": 120}
-    data["nodes"].append({"id": "n1", "kind": "note", "text": "Ask Bob", "position": {"x": 5, "y": 6},
-                          "ui": {"width": 200}})
-    data["nodes"].append({"id": "g2", "kind": "goal", "type": "tag_applied", "name": "VIP",
-                          "config": {"tag": "vip"}, "position": {"x": 600, "y": 120}})
+    data["nodes"].append(
+        {
+            "id": "n1",
+            "kind": "note",
+            "text": "Ask Bob",
+            "position": {"x": 5, "y": 6},
+            "ui": {"width": 200},
+        }
+    )
+    data["nodes"].append(
+        {
+            "id": "g2",
+            "kind": "goal",
+            "type": "tag_applied",
+            "name": "VIP",
+            "config": {"tag": "vip"},
+            "position": {"x": 600, "y": 120},
+        }
+    )
     data["edges"].append({"id": "e2", "source": "s1", "target": "g2", "ui": {"animated": True}})
     return data
 
@@ -61,7 +100,9 @@ def test_parse_design_example() -> None:
 
 
 def test_parse_keeps_incomplete_but_sound_drafts() -> None:
-    graph = parse_graph({"nodes": [{"id": "g", "kind": "goal", "type": "no_such_type"}], "edges": []})
+    graph = parse_graph(
+        {"nodes": [{"id": "g", "kind": "goal", "type": "no_such_type"}], "edges": []}
+    )
     assert graph.nodes[0].config == {}
 
 
@@ -86,12 +127,27 @@ def test_parse_defaults_missing_lists() -> None:
         ({"nodes": [{"id": "g", "kind": "goal", "type": "t", "config": []}]}, "config"),
         ({"nodes": [{"id": "g", "kind": "goal", "type": "t", "colour": "red"}]}, "colour"),
         ({"nodes": [], "edges": [{"source": "a"}]}, "edges.0.target"),
-        ({"nodes": [{"id": "g", "kind": "goal", "type": "t"}],
-          "edges": [{"source": "g", "target": "missing"}]}, "missing node 'missing'"),
-        ({"nodes": [{"id": "g", "kind": "goal", "type": "t"}, {"id": "g", "kind": "sequence"}]},
-         "duplicate node id 'g'"),
-        ({"nodes": [{"id": "g", "kind": "goal", "type": "t"}, {"id": "s", "kind": "sequence"}],
-          "edges": [{"source": "g", "target": "s"}, {"source": "g", "target": "s"}]}, "duplicate edge"),
+        (
+            {
+                "nodes": [{"id": "g", "kind": "goal", "type": "t"}],
+                "edges": [{"source": "g", "target": "missing"}],
+            },
+            "missing node 'missing'",
+        ),
+        (
+            {"nodes": [{"id": "g", "kind": "goal", "type": "t"}, {"id": "g", "kind": "sequence"}]},
+            "duplicate node id 'g'",
+        ),
+        (
+            {
+                "nodes": [
+                    {"id": "g", "kind": "goal", "type": "t"},
+                    {"id": "s", "kind": "sequence"},
+                ],
+                "edges": [{"source": "g", "target": "s"}, {"source": "g", "target": "s"}],
+            },
+            "duplicate edge",
+        ),
     ],
 )
 def test_malformed_payloads_are_refused(payload: object, fragment: str) -> None:
@@ -116,8 +172,13 @@ def test_json_round_trip_keeps_ui_notes_and_positions() -> None:
     assert by_id["g1"]["ui"] == {"collapsed": False, "color": "#fc0"}
     assert by_id["s1"]["steps"][0]["ui"] == {"open": True}
     assert by_id["s1"]["position"] == {"x": 320.5, "y": 120}
-    assert by_id["n1"] == {"id": "n1", "kind": "note", "text": "Ask Bob",
-                           "position": {"x": 5, "y": 6}, "ui": {"width": 200}}
+    assert by_id["n1"] == {
+        "id": "n1",
+        "kind": "note",
+        "text": "Ask Bob",
+        "position": {"x": 5, "y": 6},
+        "ui": {"width": 200},
+    }
     assert {"id": "e2", "source": "s1", "target": "g2", "ui": {"animated": True}} in out["edges"]
 
 
@@ -168,22 +229,26 @@ def test_from_networkx_rejects_nodes_without_kind() -> None:
 
 
 def _chain_graph() -> CampaignGraph:
-    return parse_graph({
-        "nodes": [
-            {"id": "a", "kind": "goal", "type": "tag_applied", "config": {"tag": "x"}},
-            {"id": "b", "kind": "goal", "type": "tag_applied", "config": {"tag": "y"}},
-            {"id": "s1", "kind": "sequence"},
-            {"id": "s2", "kind": "sequence"},
-            {"id": "g", "kind": "goal", "type": "purchase"},
-            {"id": "s3", "kind": "sequence"},
-            {"id": "note", "kind": "note", "text": "hi", "position": {"x": 999, "y": 999}},
-        ],
-        "edges": [
-            {"source": "a", "target": "s1"}, {"source": "b", "target": "s2"},
-            {"source": "s1", "target": "g"}, {"source": "s2", "target": "g"},
-            {"source": "g", "target": "s3"},
-        ],
-    })
+    return parse_graph(
+        {
+            "nodes": [
+                {"id": "a", "kind": "goal", "type": "tag_applied", "config": {"tag": "x"}},
+                {"id": "b", "kind": "goal", "type": "tag_applied", "config": {"tag": "y"}},
+                {"id": "s1", "kind": "sequence"},
+                {"id": "s2", "kind": "sequence"},
+                {"id": "g", "kind": "goal", "type": "purchase"},
+                {"id": "s3", "kind": "sequence"},
+                {"id": "note", "kind": "note", "text": "hi", "position": {"x": 999, "y": 999}},
+            ],
+            "edges": [
+                {"source": "a", "target": "s1"},
+                {"source": "b", "target": "s2"},
+                {"source": "s1", "target": "g"},
+                {"source": "s2", "target": "g"},
+                {"source": "g", "target": "s3"},
+            ],
+        }
+    )
 
 
 def test_layout_columns_follow_topological_generations() -> None:
@@ -204,10 +269,12 @@ def test_layout_leaves_input_untouched_and_handles_cycles() -> None:
     before = graph_to_json(graph)
     layout_graph(graph)
     assert graph_to_json(graph) == before
-    cyclic = parse_graph({
-        "nodes": [{"id": "s1", "kind": "sequence"}, {"id": "s2", "kind": "sequence"}],
-        "edges": [{"source": "s1", "target": "s2"}, {"source": "s2", "target": "s1"}],
-    })
+    cyclic = parse_graph(
+        {
+            "nodes": [{"id": "s1", "kind": "sequence"}, {"id": "s2", "kind": "sequence"}],
+            "edges": [{"source": "s1", "target": "s2"}, {"source": "s2", "target": "s1"}],
+        }
+    )
     laid = layout_graph(cyclic)
     assert {(n.position.x, n.position.y) for n in laid.nodes} == {(40, 40), (40, 200)}
     assert layout_graph(CampaignGraph(nodes=[NoteNode(id="n")])).nodes[0].position.x == 0

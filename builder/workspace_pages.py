@@ -1,0 +1,90 @@
+"""The rep's workspace pages: pipeline board, opportunity record, My tasks, forecast.
+
+Handlers are thin shells: they check the thing exists (and that the caller may
+see it), then render a template whose script fetches everything over the REST
+API.  Data reaches the scripts through data-* attributes, never inline scripts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import session
+from flask_login import login_required
+
+from builder.auth import current_actor
+from builder.db import get_session
+from runtime import opportunities as opp_service
+from runtime import pipelines as pipeline_service
+from runtime.errors import NotFound
+
+bp = Blueprint("workspace", __name__)
+
+LAST_PIPELINE = "last_pipeline_id"
+
+
+def _pipeline_or_404(pipeline_id: int) -> Any:
+    """The pipeline, or a 404 page.
+
+    :raise 404: when there is no such pipeline.
+    """
+    try:
+        return pipeline_service.get_pipeline(get_session(), pipeline_id)
+    except NotFound:
+        abort(404)
+
+
+def _pipelines() -> list[dict[str, Any]]:
+    """Every pipeline as {id, name, kind} for the picker."""
+    return [{"id": p.id, "name": p.name, "kind": p.kind} for p in pipeline_service.list_pipelines(get_session())]
+
+
+@bp.route("/pipelines")
+@login_required
+def board_home() -> Any:
+    """Open the last board used, else the first pipeline, else an empty state."""
+    pipelines = _pipelines()
+    ids = [p["id"] for p in pipelines]
+    if not ids:
+        return render_template("workspace/board.html", pipeline=None, pipelines=[])
+    last = session.get(LAST_PIPELINE)
+    return redirect(f"/pipelines/{last if last in ids else ids[0]}")
+
+
+@bp.route("/pipelines/<int:pipeline_id>")
+@login_required
+def board(pipeline_id: int) -> Any:
+    """The pipeline board: columns are stages, cards are opportunities."""
+    pipeline = _pipeline_or_404(pipeline_id)
+    session[LAST_PIPELINE] = pipeline.id
+    return render_template("workspace/board.html", pipeline=pipeline, pipelines=_pipelines())
+
+
+@bp.route("/pipelines/<int:pipeline_id>/forecast")
+@login_required
+def forecast(pipeline_id: int) -> Any:
+    """The forecast of one pipeline: value and weighted value per stage, overdue counts."""
+    pipeline = _pipeline_or_404(pipeline_id)
+    return render_template("workspace/forecast.html", pipeline=pipeline, pipelines=_pipelines())
+
+
+@bp.route("/opportunities/<int:opportunity_id>")
+@login_required
+def record(opportunity_id: int) -> Any:
+    """The opportunity record with its tabs (404 when the caller may not see it)."""
+    try:
+        opp = opp_service.get_opportunity(get_session(), current_actor(), opportunity_id)
+    except NotFound:
+        abort(404)
+    return render_template("workspace/record.html", opp=opp)
+
+
+@bp.route("/tasks")
+@login_required
+def my_tasks() -> Any:
+    """The caller's open tasks by due date, with today's load against capacity."""
+    return render_template("workspace/tasks.html")

@@ -1,0 +1,603 @@
+"""The step runner: claims due sequence runs and executes their steps.
+
+Invariants:
+    * A batch of claimed runs is executed and committed in ONE transaction;
+      a crash before the commit loses nothing (the runs are still due) and a
+      crash after it repeats nothing.
+    * SQLite: one writer (``BEGIN IMMEDIATE``) claims, executes and commits.
+      PostgreSQL: a short transaction claims rows with ``FOR UPDATE SKIP
+      LOCKED`` and writes a lease; the execute transaction re-locks only the
+      rows whose lease is still ours, so two workers never run the same run.
+      While the execute transaction holds the row locks the lease cannot be
+      taken over, so it needs no renewal; the lease only guards the gap
+      between claim and execute, and `reap_leases` frees it after a crash.
+    * Each step runs in a SAVEPOINT: a failing step leaves no partial effect;
+      the run is retried with exponential backoff and fails after
+      ``max_attempts`` with the error kept on the run.
+    * A step's effects go through the CRM services with ``source="campaign"``
+      and the SYSTEM actor, so the events they emit satisfy goals exactly as a
+      user's change would (a step can stop its own run or enroll the contact
+      in another campaign).
+    * Outside effects (email, HTTP) are outbox rows keyed
+      ``run:{run_id}:step:{step_id}`` (attempt-independent, insert-or-ignore).
+    * Paused campaigns' runs are never claimed; their due runs wait. A run
+      that fell due while no worker ran is simply claimed at the next tick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import typing as t
+from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.sql import Select
+
+from models import Campaign
+from models import Contact
+from models import Note
+from models import Notification
+from models import Opportunity
+from models import OutboxMessage
+from models import SequenceRun
+from models import Stage
+from models import StepLog
+from models import Task
+from models import User
+from models import clock
+from runtime import contacts as contact_service
+from runtime import engine
+from runtime import merge
+from runtime.faults import maybe_crash
+from runtime import opportunities as opportunity_service
+from runtime import tasks as task_service
+from runtime.access import SYSTEM
+from runtime.catalog import step_type
+from runtime.catalog.base import ActionStep
+from runtime.catalog.base import TimerStep
+from runtime.compiler import StepSpec
+from runtime.config import RuntimeConfig
+from runtime.notices import announce
+
+log = logging.getLogger(__name__)
+
+BACKOFF_SECONDS = 30.0
+MAX_ERROR_CHARS = 2000
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before retry number `attempts` (1-based): 30 s, 60 s, 120 s, …"""
+    return timedelta(seconds=BACKOFF_SECONDS * 2 ** max(attempts - 1, 0))
+
+
+def message_id(key: str) -> str:
+    """A stable RFC 5322 Message-ID derived from an outbox idempotency key."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@stagecraft>"
+
+
+def outbox_key(run_id: int, step_id: str) -> str:
+    """The attempt-independent idempotency key of a step's outside effect."""
+    return f"run:{run_id}:step:{step_id}"
+
+
+# --- the batch ----------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """State shared by the runs of one batch: time, config and per-batch caches."""
+
+    session: Session
+    config: RuntimeConfig
+    now: datetime
+    live: dict[int, engine.LiveCampaign]
+    steps: int = 0
+    # Round-robin tallies, loaded once per batch and kept current as we assign.
+    task_tally: dict[int, int] | None = None
+    owner_tally: dict[int, int] | None = None
+    zones: dict[str, ZoneInfo] = field(default_factory=dict)
+
+    def zone(self, name: str) -> ZoneInfo:
+        """A ZoneInfo by name, the account zone for a bad or empty name."""
+        zone = self.zones.get(name)
+        if zone is None:
+            try:
+                zone = ZoneInfo(name)
+            except (KeyError, ValueError):
+                zone = ZoneInfo(self.config.account_timezone)
+            self.zones[name] = zone
+        return zone
+
+
+def _due_query(now: datetime) -> Select[tuple[SequenceRun]]:
+    return (
+        select(SequenceRun)
+        .join(Campaign, Campaign.id == SequenceRun.campaign_id)
+        .where(
+            SequenceRun.status == "active",
+            SequenceRun.due_at <= now,
+            Campaign.status == "live",
+            or_(SequenceRun.lease_until.is_(None), SequenceRun.lease_until < now),
+        )
+        .order_by(SequenceRun.due_at, SequenceRun.id)
+    )
+
+
+def run_due(
+    session_factory: sessionmaker[Session],
+    *,
+    worker_id: str,
+    config: RuntimeConfig,
+    now: datetime | None = None,
+) -> int:
+    """Claim up to ``config.batch_size`` due runs, execute them, commit once.
+
+    Args:
+        session_factory: sessions bound to the runtime database.
+        worker_id: this worker's lease owner name.
+        config: batch size, lease length, max attempts, account time zone.
+        now: the batch's time (defaults to the installed clock).
+
+    Returns:
+        How many runs were processed.
+    """
+    now = now or clock.now()
+    with session_factory() as session:
+        dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return _run_due_leased(session_factory, worker_id, config, now)
+    with session_factory() as session:
+        try:
+            runs = list(session.scalars(_due_query(now).limit(config.batch_size)))
+            if not runs:
+                session.rollback()
+                return 0
+            _execute_batch(session, runs, config, now)
+            maybe_crash("after_claim")
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    maybe_crash("after_commit")
+    return len(runs)
+
+
+def _run_due_leased(
+    session_factory: sessionmaker[Session], worker_id: str, config: RuntimeConfig, now: datetime
+) -> int:
+    """PostgreSQL: claim with SKIP LOCKED + lease, then execute under row locks."""
+    with session_factory() as session:
+        ids = list(session.scalars(
+            _due_query(now).with_only_columns(SequenceRun.id)
+            .limit(config.batch_size).with_for_update(skip_locked=True, of=SequenceRun)
+        ))
+        if not ids:
+            session.rollback()
+            return 0
+        session.execute(
+            update(SequenceRun).where(SequenceRun.id.in_(ids))
+            .values(lease_owner=worker_id, lease_until=now + timedelta(seconds=config.lease_seconds)),
+            execution_options={"synchronize_session": False},
+        )
+        session.commit()
+    with session_factory() as session:
+        try:
+            # Re-check: the lease may have expired and been taken in between.
+            runs = list(session.scalars(
+                select(SequenceRun)
+                .join(Campaign, Campaign.id == SequenceRun.campaign_id)
+                .where(SequenceRun.id.in_(ids), SequenceRun.lease_owner == worker_id,
+                       SequenceRun.status == "active", Campaign.status == "live")
+                .order_by(SequenceRun.due_at, SequenceRun.id)
+                .with_for_update(of=SequenceRun)
+            ))
+            if runs:
+                _execute_batch(session, runs, config, now)
+            # Release every lease we still hold, including runs dropped above.
+            session.execute(
+                update(SequenceRun)
+                .where(SequenceRun.id.in_(ids), SequenceRun.lease_owner == worker_id)
+                .values(lease_owner=None, lease_until=None),
+            )
+            maybe_crash("after_claim")
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    maybe_crash("after_commit")
+    return len(runs)
+
+
+def reap_leases(session_factory: sessionmaker[Session], now: datetime | None = None) -> int:
+    """Free expired leases of sequence runs and outbox rows; return how many."""
+    now = now or clock.now()
+    freed = 0
+    with session_factory() as session:
+        for model in (SequenceRun, OutboxMessage):
+            result = session.execute(
+                update(model).where(model.lease_until.is_not(None), model.lease_until < now)
+                .values(lease_owner=None, lease_until=None),
+                execution_options={"synchronize_session": False},
+            )
+            freed += int(getattr(result, "rowcount", 0) or 0)
+        session.commit()
+    return freed
+
+
+def _execute_batch(session: Session, runs: list[SequenceRun], config: RuntimeConfig, now: datetime) -> None:
+    """Execute claimed runs in the caller's transaction."""
+    with engine.pin_live_campaigns(session) as live:
+        batch = Batch(session, config, now, {c.id: c for c in live})
+        # One query loads every contact of the batch into the identity map.
+        contact_ids = {run.contact_id for run in runs}
+        list(session.scalars(select(Contact).where(Contact.id.in_(contact_ids))))
+        for run in runs:
+            run.waiting = False
+            run.lease_owner = None
+            run.lease_until = None
+            advance(session, run, batch)
+
+
+# --- one run ---------------------------------------------------------------------------
+
+
+def advance(session: Session, run: SequenceRun, batch: Batch) -> None:
+    """Execute a run's steps up to the next future timer, a failure or the end."""
+    now = batch.now
+    campaign = batch.live.get(run.campaign_id)
+    compiled = engine.load_compiled(session, run.version_id)
+    spec = compiled.sequences.get(run.node_id)
+    if spec is None:
+        engine.stop_runs(session, [run.id], f"sequence {run.node_id} is not in its version", now)
+        return
+    ctx = RunContext(session, run, batch)
+    steps = spec.steps
+    touched = False
+    while run.status == "active" and run.step_index < len(steps):
+        step = steps[run.step_index]
+        ctx.step_id = step.id
+        ctx.detail = {}
+        touched = True
+        try:
+            kind = step_type(step.type)
+            config = engine.parsed_step_config(run.version_id, run.node_id, step)
+        except Exception as exc:  # unknown type or bad config: retrying won't help, but report it
+            _retry_or_fail(session, run, step, exc, batch)
+            break
+        if isinstance(kind, TimerStep):
+            try:
+                due = kind.due_at(ctx, config)
+            except Exception as exc:
+                _retry_or_fail(session, run, step, exc, batch)
+                break
+            run.step_index += 1
+            if due is not None and due > now:
+                run.due_at, run.waiting = due, True
+                break
+            continue
+        notices = session.info.setdefault("notices", [])
+        mark = len(notices)
+        try:
+            with session.begin_nested():
+                t.cast(ActionStep[t.Any], kind).execute(ctx, config)
+        except Exception as exc:
+            del session.info.setdefault("notices", [])[mark:]  # nothing happened: announce nothing
+            _retry_or_fail(session, run, step, exc, batch)
+            break
+        batch.steps += 1
+        run.step_index += 1
+        if run.attempts:
+            run.attempts, run.last_error = 0, None
+        if ctx.detail:
+            session.add(StepLog(run_id=run.id, step_id=step.id, step_type=step.type, status="skipped",
+                                attempt=1, detail=ctx.detail, at=now))
+        # A goal the step satisfied may have stopped this very run: the loop
+        # condition re-reads run.status, which the engine's UPDATE refreshed.
+    if run.status == "active" and run.step_index >= len(steps):
+        run.status, run.ended_at, run.due_at, run.waiting = "completed", now, None, False
+        allow = campaign.allow_reentry if campaign is not None else False
+        engine.start_next_sequences(session, run, compiled, allow, now)
+        touched = True
+    if touched:
+        engine.hint_stats(session, run.campaign_id)
+
+
+def _retry_or_fail(session: Session, run: SequenceRun, step: StepSpec, exc: BaseException, batch: Batch) -> None:
+    """Count a failed attempt: retry later with backoff, or fail the run for good."""
+    now = batch.now
+    run.attempts = (run.attempts or 0) + 1
+    error = f"step {step.id} ({step.type}) failed: {type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+    run.last_error = error
+    if run.attempts >= batch.config.max_attempts:
+        run.status, run.ended_at, run.due_at, run.waiting = "failed", now, None, False
+        status = "failed"
+        log.error("run %s failed after %s attempts: %s", run.id, run.attempts, error)
+    else:
+        run.due_at, run.waiting = now + backoff(run.attempts), False
+        status = "retry"
+        log.warning("run %s attempt %s: %s", run.id, run.attempts, error)
+    session.add(StepLog(run_id=run.id, step_id=step.id, step_type=step.type, status=status,
+                        attempt=run.attempts, detail={"error": error}, at=now))
+    engine.hint_stats(session, run.campaign_id)
+
+
+# --- the step context ------------------------------------------------------------------
+
+
+class _MergeValues(Mapping[str, object]):
+    """Merge field values, computed on first use (most templates need only the contact)."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+        self._values: dict[str, object] | None = None
+
+    def _load(self) -> dict[str, object]:
+        if self._values is None:
+            ctx = self._ctx
+            contact = ctx.contact
+            values: dict[str, object] = {
+                "contact.first_name": contact.first_name,
+                "contact.last_name": contact.last_name,
+                "contact.email": contact.email,
+            }
+            for name, value in (contact.fields or {}).items():
+                values[f"{merge.CUSTOM_FIELD_PREFIX}{name}"] = value
+            opp = ctx.opportunity(fallback=False)
+            if opp is not None:
+                stage = ctx.session.get(Stage, opp.stage_id)
+                values.update({
+                    "opportunity.title": opp.title, "opportunity.value": opp.value,
+                    "opportunity.stage": stage.name if stage else "",
+                })
+            owner_id = ctx.owner_id()
+            owner = ctx.session.get(User, owner_id) if owner_id is not None else None
+            if owner is not None:
+                values.update({"owner.name": owner.name, "owner.email": owner.email})
+            self._values = values
+        return self._values
+
+    def __getitem__(self, key: str) -> object:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+class RunContext:
+    """`StepContext` for one run, against the database, as the SYSTEM actor."""
+
+    def __init__(self, session: Session, run: SequenceRun, batch: Batch) -> None:
+        self.session = session
+        self.run = run
+        self.batch = batch
+        self.now = batch.now
+        self.contact_id = run.contact_id
+        self.step_id = ""
+        self.detail: dict[str, t.Any] = {}  # non-empty: the step was skipped, and why
+        self._merge: _MergeValues | None = None
+
+    # -- reading ------------------------------------------------------------------
+
+    @property
+    def contact(self) -> Contact:
+        """The run's contact (from the batch's identity map)."""
+        contact = self.session.get(Contact, self.contact_id)
+        if contact is None:
+            raise LookupError(f"contact {self.contact_id} is gone")
+        return contact
+
+    def opportunity(self, *, fallback: bool = True) -> Opportunity | None:
+        """The run's opportunity; with `fallback`, else the contact's latest one (then bound to the run)."""
+        if self.run.opportunity_id is not None:
+            opp = self.session.get(Opportunity, self.run.opportunity_id)
+            if opp is not None:
+                return opp
+        if not fallback:
+            return None
+        opp = self.session.scalar(
+            select(Opportunity).where(Opportunity.contact_id == self.contact_id)
+            .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc()).limit(1)
+        )
+        if opp is not None:
+            self.run.opportunity_id = opp.id
+        return opp
+
+    def owner_id(self) -> int | None:
+        """The run's opportunity owner, else the contact's owner."""
+        opp = self.opportunity(fallback=False)
+        if opp is not None and opp.owner_id is not None:
+            return opp.owner_id
+        return self.contact.owner_id
+
+    def render(self, template: str, *, html: bool = False) -> str:
+        """Fill merge fields from the contact, opportunity and owner."""
+        if "{{" not in template:
+            return template
+        if self._merge is None:
+            self._merge = _MergeValues(self)
+        return merge.render(template, self._merge, html=html)
+
+    def contact_field(self, name: str) -> object:
+        """A custom field of the contact (or a built-in column such as created_at)."""
+        contact = self.contact
+        if name in (contact.fields or {}):
+            return contact.fields[name]
+        if name in ("first_name", "last_name", "email", "created_at"):
+            return getattr(contact, name)
+        return None
+
+    def timezone(self, which: str) -> ZoneInfo:
+        """'contact' (falls back to the account zone), 'account', or an IANA name."""
+        if which == "account":
+            return self.batch.zone(self.batch.config.account_timezone)
+        if which == "contact":
+            return self.batch.zone(self.contact.timezone or self.batch.config.account_timezone)
+        return self.batch.zone(which)
+
+    def _today(self) -> date:
+        return self.now.astimezone(self.timezone("account")).date()
+
+    # -- effects: each step calls exactly one ----------------------------------------
+
+    def apply_tag(self, tag: str) -> None:
+        """Apply a tag (an event: it may satisfy goals, even stop this run)."""
+        contact_service.apply_tag(self.session, SYSTEM, self.contact_id, tag, source="campaign")
+
+    def remove_tag(self, tag: str) -> None:
+        """Remove a tag."""
+        contact_service.remove_tag(self.session, SYSTEM, self.contact_id, tag, source="campaign")
+
+    def create_task(self, title: str, description: str, assignee: str | int, due_in_days: int) -> None:
+        """Create a task; its due day is the first with room for the assignee (seed 002)."""
+        if assignee == "owner":
+            assignee_id = self.owner_id()
+        elif assignee == "round_robin":
+            assignee_id = self._round_robin_task_assignee()
+        else:
+            assignee_id = int(assignee)
+        task_service.create_task(
+            self.session, SYSTEM, title=title, description=description, assignee_id=assignee_id,
+            due_date=self._today() + timedelta(days=due_in_days), contact_id=self.contact_id,
+            opportunity_id=self.run.opportunity_id, spread_by_capacity=True, source="campaign",
+        )
+
+    def _round_robin_task_assignee(self) -> int | None:
+        """The active rep with the fewest campaign-made tasks (ties: lowest id)."""
+        batch = self.batch
+        if batch.task_tally is None:
+            tasks = (
+                select(Task.assignee_id, func.count().label("n"))
+                .where(Task.source == "campaign").group_by(Task.assignee_id).subquery()
+            )
+            batch.task_tally = {
+                uid: int(n) for uid, n in self.session.execute(
+                    select(User.id, func.coalesce(tasks.c.n, 0))
+                    .outerjoin(tasks, tasks.c.assignee_id == User.id)
+                    .where(User.role == "rep", User.active.is_(True))
+                )
+            }
+        return _pick(batch.task_tally)
+
+    def _round_robin_owner(self) -> int | None:
+        """The active rep owning the fewest contacts (ties: lowest id)."""
+        batch = self.batch
+        if batch.owner_tally is None:
+            owned = (
+                select(Contact.owner_id, func.count().label("n"))
+                .where(Contact.owner_id.is_not(None)).group_by(Contact.owner_id).subquery()
+            )
+            batch.owner_tally = {
+                uid: int(n) for uid, n in self.session.execute(
+                    select(User.id, func.coalesce(owned.c.n, 0))
+                    .outerjoin(owned, owned.c.owner_id == User.id)
+                    .where(User.role == "rep", User.active.is_(True))
+                )
+            }
+        return _pick(batch.owner_tally)
+
+    def create_note(self, body: str) -> None:
+        """Record a note on the contact (and the run's opportunity)."""
+        self.session.add(Note(
+            body=body, contact_id=self.contact_id, opportunity_id=self.run.opportunity_id,
+            author_id=None, source="campaign", created_at=self.now,
+        ))
+        if self.run.opportunity_id is not None:
+            announce(self.session, f"opportunity:{self.run.opportunity_id}", "opportunity_changed",
+                     {"opportunity_id": self.run.opportunity_id, "change": "note"})
+
+    def create_opportunity(self, pipeline_id: int, stage_id: int, title: str, value: float | None) -> None:
+        """Create an opportunity (source=campaign: satisfies 'moved into' its stage); the run then acts on it."""
+        opp = opportunity_service.create_opportunity(
+            self.session, SYSTEM, title=title, contact_id=self.contact_id, pipeline_id=pipeline_id,
+            stage_id=stage_id, owner_id=self.contact.owner_id, value=value, source="campaign",
+            campaign_id=self.run.campaign_id,
+        )
+        self.run.opportunity_id = opp.id
+
+    def move_opportunity(self, stage_id: int) -> None:
+        """Move the run's (else the contact's latest) opportunity to a stage, as the campaign."""
+        opp = self.opportunity()
+        if opp is None:
+            self.detail = {"reason": "the contact has no opportunity to move"}
+            return
+        opportunity_service.move_stage(
+            self.session, SYSTEM, opp, stage_id, source="campaign", campaign_id=self.run.campaign_id
+        )
+
+    def assign_owner(self, user: str | int) -> None:
+        """Make a user (or the next rep round robin) owner of the contact and its opportunity."""
+        user_id = self._round_robin_owner() if user == "round_robin" else int(user)
+        if user_id is None:
+            self.detail = {"reason": "no active rep to assign"}
+            return
+        if self.session.get(User, user_id) is None:
+            raise LookupError(f"user {user_id} does not exist")
+        self.contact.owner_id = user_id
+        opp = self.opportunity(fallback=False)
+        if opp is not None and opp.owner_id != user_id:
+            opportunity_service.update_opportunity(self.session, SYSTEM, opp.id, {"owner_id": user_id})
+        if self.batch.owner_tally is not None and user_id in self.batch.owner_tally:
+            self.batch.owner_tally[user_id] += 1
+
+    def set_field(self, field: str, value: object) -> None:
+        """Set a custom field of the contact."""
+        contact_service.update_contact(self.session, SYSTEM, self.contact_id, {"fields": {field: value}})
+
+    def notify_user(self, user: str | int, message: str) -> None:
+        """Leave an in-app notification for the owner or a user (pushed live after commit)."""
+        user_id = self.owner_id() if user == "owner" else int(user)
+        if user_id is None:
+            self.detail = {"reason": "the contact has no owner to notify"}
+            return
+        note = Notification(user_id=user_id, message=message, contact_id=self.contact_id, created_at=self.now)
+        self.session.add(note)
+        self.session.flush()
+        announce(self.session, f"user:{user_id}", "notification",
+                 {"notification_id": note.id, "contact_id": self.contact_id})
+
+    def enqueue_email(self, subject: str, body: str) -> None:
+        """Queue an email to the contact in the outbox (once per run and step)."""
+        contact = self.contact
+        key = outbox_key(self.run.id, self.step_id)
+        escaped = html.escape(body, quote=True).replace("\n", "<br>\n")
+        self._enqueue(key, "email", {
+            "to": contact.email, "to_name": contact.name, "subject": subject,
+            "text": body, "body": escaped, "message_id": message_id(key),
+        })
+
+    def enqueue_http_post(self, url: str, payload: dict[str, t.Any]) -> None:
+        """Queue an HTTP POST in the outbox (once per run and step)."""
+        self._enqueue(outbox_key(self.run.id, self.step_id), "http_post", {"url": url, "json": payload})
+
+    def _enqueue(self, key: str, kind: str, payload: dict[str, t.Any]) -> None:
+        engine.insert_ignore(self.session, OutboxMessage, {
+            "idempotency_key": key, "kind": kind, "contact_id": self.contact_id, "run_id": self.run.id,
+            "campaign_id": self.run.campaign_id, "payload": payload, "status": "pending", "attempts": 0,
+            "next_attempt_at": self.now, "created_at": self.now,
+        }, ["idempotency_key"])
+
+
+def _pick(tally: dict[int, int]) -> int | None:
+    """The id with the lowest count (ties: lowest id); counts it as assigned."""
+    if not tally:
+        return None
+    chosen = min(tally, key=lambda uid: (tally[uid], uid))
+    tally[chosen] += 1
+    return chosen
