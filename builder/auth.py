@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 from urllib.parse import urlparse
 
@@ -11,6 +12,7 @@ from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session as flask_session
 from flask import url_for
 from flask_login import UserMixin
 from flask_login import current_user
@@ -33,7 +35,12 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class SessionUser(UserMixin):
-    """The logged-in user as Flask-Login sees it (a detached snapshot)."""
+    """The logged-in user as Flask-Login sees it (a detached snapshot).
+
+    The id kept in the session cookie is "<user id>:<fingerprint>": the
+    fingerprint derives from the password hash, so changing a password ends
+    every other session (a cookie session cannot be revoked otherwise).
+    """
 
     def __init__(self, user: User) -> None:
         self.id = user.id
@@ -41,15 +48,22 @@ class SessionUser(UserMixin):
         self.name = user.name
         self.role = user.role
         self.team_id = user.team_id
+        self.fingerprint = user_service.session_fingerprint(user)
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.fingerprint}"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> SessionUser | None:
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return SessionUser(user) if user is not None and user.active else None
+def _load_user(session_id: str) -> SessionUser | None:
+    """The session's user, if still active and with an unchanged password (else logged out)."""
+    ident, _, fingerprint = session_id.partition(":")
+    user = get_session().get(User, int(ident)) if ident.isdigit() else None
+    if user is None or not user.active:
+        return None
+    if not hmac.compare_digest(fingerprint, user_service.session_fingerprint(user)):
+        return None
+    return SessionUser(user)
 
 
 def bearer_token() -> str | None:
@@ -93,10 +107,29 @@ def current_actor() -> Actor:
     return actor
 
 
-def _safe_next(target: str | None) -> str:
-    if target and urlparse(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
-        return target
+def safe_next(target: str | None) -> str:
+    """`target` when it is a path on this site, else the home page (no open redirect).
+
+    Refused: absolute and scheme-relative URLs, backslashes (browsers read
+    "/\\evil.example" as "//evil.example"), control characters and whitespace.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(ch) < 33 or ord(ch) == 127 for ch in target)
+    ):
+        parsed = urlparse(target)
+        if not parsed.scheme and not parsed.netloc:
+            return target
     return url_for("pages.home")
+
+
+def login_session(user: User) -> None:
+    """Start a fresh session for `user` (no fixation: the old session's contents are dropped)."""
+    flask_session.clear()
+    login_user(SessionUser(user))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -113,15 +146,16 @@ def login() -> Any:
             commit()  # keep the failed attempt for rate limiting
             error = exc.message
             return render_template("login.html", error=error), exc.status
-        login_user(SessionUser(user))
-        return redirect(_safe_next(request.args.get("next")))
+        login_session(user)
+        return redirect(safe_next(request.args.get("next")))
     return render_template("login.html", error=error)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    """End the session."""
+    """End the session (POST with a CSRF token, so another site cannot log you out)."""
     logout_user()
+    flask_session.clear()
     return redirect(url_for("auth.login"))
 
 

@@ -27,6 +27,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.demo_if_empty:
         _demo(only_if_empty=True)
+        from runtime.demo import DEMO_USERS
+
+        print("demo logins: " + ", ".join(f"{u} / {p}" for u, _, _, p in DEMO_USERS), flush=True)
     app = create_app({"RUN_RUNTIME": not args.no_runtime})
     url = f"http://{args.host}:{args.port}"
     print(f"Stagecraft is running on {url}  (database: {_safe_url(app.config['DATABASE_URL'])})", flush=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask import Response
+from flask import has_request_context
 from flask import request
+from flask.sessions import SecureCookieSessionInterface
 
 # Vue compiles templates in the browser, which needs 'unsafe-eval' for scripts;
 # inline scripts stay forbidden.  Vue Flow positions nodes with inline styles.
@@ -22,8 +26,22 @@ CSP = "; ".join([
 ])
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the Secure flag set per request.
+
+    The cookie is Secure when SESSION_COOKIE_SECURE is set or the request came
+    over https; deciding per request (rather than flipping app.config, which
+    threads share) keeps one https request from affecting another.
+    HttpOnly and SameSite=Lax come from the settings.
+    """
+
+    def get_cookie_secure(self, app: Any) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
     """Add the headers; mark session cookies Secure when served over https."""
+    app.session_interface = SessionInterface()
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -31,12 +49,7 @@ def init_app(app: Flask) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-    @app.before_request
-    def _secure_cookies() -> None:
-        secure = request.is_secure
-        app.config["SESSION_COOKIE_SECURE"] = secure
-        app.config["REMEMBER_COOKIE_SECURE"] = secure

@@ -13,6 +13,7 @@ from flask import Blueprint
 from flask import abort
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import session
 from flask_login import login_required
 
@@ -46,13 +47,16 @@ def _pipelines() -> list[dict[str, Any]]:
 @bp.route("/pipelines")
 @login_required
 def board_home() -> Any:
-    """Open the last board used, else the first pipeline, else an empty state."""
+    """Open the picked board (?id=), else the last one used, else the first, else an empty state."""
     pipelines = _pipelines()
     ids = [p["id"] for p in pipelines]
     if not ids:
         return render_template("workspace/board.html", pipeline=None, pipelines=[])
-    last = session.get(LAST_PIPELINE)
-    return redirect(f"/pipelines/{last if last in ids else ids[0]}")
+    wanted = request.args.get("id", type=int)
+    if wanted not in ids:
+        wanted = session.get(LAST_PIPELINE)
+    target = f"/pipelines/{wanted if wanted in ids else ids[0]}"
+    return redirect(target + ("/forecast" if request.args.get("view") == "forecast" else ""))
 
 
 @bp.route("/pipelines/<int:pipeline_id>")

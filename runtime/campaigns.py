@@ -70,7 +70,7 @@ class DbRefs:
     def stage_pipeline(self, stage_id: int) -> int | None:
         """The stage's pipeline, or None."""
         if self._stages is None:
-            self._stages = dict(self.session.execute(select(Stage.id, Stage.pipeline_id)).tuples().all())
+            self._stages = dict(self.session.execute(select(Stage.id, Stage.pipeline_id)).all())
         return self._stages.get(stage_id)
 
     def user_exists(self, user_id: int) -> bool:

@@ -42,13 +42,21 @@ class CompileError(ValueError):
     """The graph is not publishable (validate it first)."""
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def freeze(value: object) -> t.Any:
     """Return an immutable deep copy: dicts → MappingProxy, lists → tuples."""
-    # Concrete types first: ABC isinstance checks are slow at this scale.
-    if value is None or isinstance(value, (str, int, float)):
+    # Concrete types first (ABC isinstance checks are slow at this scale), and
+    # a flat dict of scalars — most configs — is copied without recursion.
+    if isinstance(value, _SCALARS):
         return value
     if isinstance(value, (dict, Mapping)):
-        return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
+        copied = {str(k): v for k, v in value.items()}
+        for key, item in copied.items():
+            if not isinstance(item, _SCALARS):
+                copied[key] = freeze(item)
+        return MappingProxyType(copied)
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
     return value

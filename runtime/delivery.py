@@ -574,7 +574,7 @@ def relay_outbox(
     smtp = SmtpLink(parse_smtp_url(config.smtp_url), config.http_timeout) if config.smtp_url else None
     http = requests.Session()
     # Stop early rather than send on a lease that may already have passed to another relay.
-    margin = timedelta(seconds=config.http_timeout + 5)
+    margin = timedelta(seconds=min(config.http_timeout + 5, config.lease_seconds / 2))
     done = 0
     try:
         for index, item in enumerate(claimed):

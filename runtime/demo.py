@@ -21,6 +21,7 @@ from runtime import pipelines
 from runtime import tasks
 from runtime import users
 from runtime.access import Actor
+from runtime.demo_campaign import seed_demo_campaign
 
 DEMO_USERS = [
     ("admin", "admin", "Ada Admin", "demo-admin-pass"),
@@ -86,11 +87,6 @@ def seed_demo(
                                   due_date=(now + timedelta(days=rng.randint(0, 5))).date(), opportunity_id=opp.id)
             if (i + 1) % 10 == 0:
                 progress(f"contacts: {i + 1}/{contacts_count}")
-        try:
-            from runtime.demo_campaign import seed_demo_campaign
-        except ImportError:  # the demo campaign needs the campaign service
-            seed_demo_campaign = None
-        if seed_demo_campaign is not None:
-            seed_demo_campaign(session, Actor.of(made["marketer"]), sales)
+        seed_demo_campaign(session, Actor.of(made["marketer"]), sales, fulfil)
     progress("demo ready: log in as admin / demo-admin-pass, marketer / demo-marketer-pass, rep1 / demo-rep-pass")
     return 0

@@ -657,10 +657,10 @@ def set_run_status(session: Session, actor: Actor, run_id: int, status: str) -> 
     if status == run.status:
         return run
     if status == "stopped":
-        who = f"user {actor.user_id}" if actor.user_id is not None else "the system"
-        stop_runs(session, [run.id], f"stopped by {who}", now)
+        reason = "stopped by hand" + (f" (user {actor.user_id})" if actor.user_id is not None else "")
+        stop_runs(session, [run.id], reason, now)
         if run.status == "failed":  # failed is not open; stop it explicitly
-            run.status, run.ended_at, run.stop_reason = "stopped", now, f"stopped by {who}"
+            run.status, run.ended_at, run.stop_reason = "stopped", now, reason
     elif status == "paused":
         if run.status != "active":
             raise Conflict(f"only an active run can be paused (it is {run.status})", code="invalid_transition")
@@ -717,7 +717,7 @@ def check_overdue(session: Session) -> int:
             if opp_id is not None and (opp_id not in seen or at > seen[opp_id]):
                 seen[int(opp_id)] = at
         for opp_id, contact_id, pipeline_id, entered in opps:
-            if opp_id in seen and seen[opp_id] >= entered:
+            if opp_id in seen and seen[opp_id] > entered:  # an event at entry time was the previous entry's
                 continue
             record_event(session, "stage_overdue", contact_id, {
                 "opportunity_id": opp_id, "pipeline_id": pipeline_id, "stage_id": stage_id,

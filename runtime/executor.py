@@ -266,7 +266,7 @@ def advance(session: Session, run: SequenceRun, batch: Batch) -> None:
         return
     ctx = RunContext(session, run, batch)
     steps = spec.steps
-    touched = False
+    touched = parked = False
     while run.status == "active" and run.step_index < len(steps):
         step = steps[run.step_index]
         ctx.step_id = step.id
@@ -286,7 +286,7 @@ def advance(session: Session, run: SequenceRun, batch: Batch) -> None:
                 break
             run.step_index += 1
             if due is not None and due > now:
-                run.due_at, run.waiting = due, True
+                run.due_at, run.waiting, parked = due, True, True
                 break
             continue
         notices = session.info.setdefault("notices", [])
@@ -307,7 +307,8 @@ def advance(session: Session, run: SequenceRun, batch: Batch) -> None:
                                 attempt=1, detail=ctx.detail, at=now))
         # A goal the step satisfied may have stopped this very run: the loop
         # condition re-reads run.status, which the engine's UPDATE refreshed.
-    if run.status == "active" and run.step_index >= len(steps):
+    # A trailing timer parks the run; it completes when it comes due.
+    if run.status == "active" and run.step_index >= len(steps) and not parked:
         run.status, run.ended_at, run.due_at, run.waiting = "completed", now, None, False
         allow = campaign.allow_reentry if campaign is not None else False
         engine.start_next_sequences(session, run, compiled, allow, now)

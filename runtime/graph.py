@@ -346,26 +346,37 @@ def _layers(flow: nx.DiGraph[str]) -> list[list[str]]:
 
 
 def _grid(layers: list[list[str]]) -> dict[str, tuple[float, float]]:
-    """Return multipartite (column, centred row) coordinates in grid units."""
-    # multipartite_layout needs numpy, which is not a dependency of ours.
-    numpy_ok = importlib.util.find_spec("numpy") is not None
+    """Return multipartite coordinates in grid units, shifted so the minimum is (0, 0)."""
     width = len(layers)
-    if numpy_ok:
+    raw: dict[str, tuple[float, float]]
+    # multipartite_layout needs numpy, which is not one of our dependencies;
+    # without it, do the same arithmetic by hand.
+    if importlib.util.find_spec("numpy") is not None:
         lg: nx.Graph[str] = nx.Graph()
-        for index, layer in enumerate(layers):
-            lg.add_nodes_from(layer, layer=index)
-        pos = nx.multipartite_layout(lg, subset_key="layer", scale=1)
-        # multipartite_layout rescales so the largest |coordinate| is 1; undo
-        # that to get back to one grid unit per column/row.
-        lim = max([(width - 1) / 2] + [(len(layer) - 1) / 2 for layer in layers])
-        factor = lim if lim > 0 else 1.0
-        return {n: (float(p[0]) * factor, float(p[1]) * factor) for n, p in pos.items()}
-    # Same arithmetic as networkx.multipartite_layout, without numpy.
-    out: dict[str, tuple[float, float]] = {}
-    for index, layer in enumerate(layers):
-        for row, n in enumerate(layer):
-            out[n] = (index - (width - 1) / 2, row - (len(layer) - 1) / 2)
-    return out
+        lg.add_nodes_from(n for layer in layers for n in layer)
+        # A {layer: [nodes]} dict keeps our row order (a subset attribute
+        # would be grouped through sets, losing it).
+        pos = nx.multipartite_layout(lg, subset_key=dict(enumerate(layers)))
+        raw = {n: (float(p[0]), float(p[1])) for n, p in pos.items()}
+        # The layout is recentred and uniformly rescaled: recover one grid unit
+        # from the column spacing (or, with one column, the row spacing).
+        tallest = max(layers, key=len)
+        if width > 1:
+            unit = (raw[layers[1][0]][0] - raw[layers[0][0]][0]) or 1.0
+        elif len(tallest) > 1:
+            unit = (raw[tallest[1]][1] - raw[tallest[0]][1]) or 1.0
+        else:
+            unit = 1.0
+        raw = {n: (x / unit, y / unit) for n, (x, y) in raw.items()}
+    else:
+        raw = {
+            n: (float(index), row - (len(layer) - 1) / 2)
+            for index, layer in enumerate(layers)
+            for row, n in enumerate(layer)
+        }
+    min_x = min(x for x, _ in raw.values())
+    min_y = min(y for _, y in raw.values())
+    return {n: (round(x - min_x, 6), round(y - min_y, 6)) for n, (x, y) in raw.items()}
 
 
 def layout_graph(graph: CampaignGraph) -> CampaignGraph:
@@ -379,16 +390,14 @@ def layout_graph(graph: CampaignGraph) -> CampaignGraph:
     if flow.number_of_nodes() == 0:
         return graph.model_copy(deep=True)
     grid = _grid(_layers(flow))
-    min_x = min(x for x, _ in grid.values())
-    min_y = min(y for _, y in grid.values())
     nodes = []
     for node in graph.nodes:
         copy = node.model_copy(deep=True)
         if node.id in grid and node.kind != "note":
             x, y = grid[node.id]
             copy.position = Position(
-                x=round(MARGIN + (x - min_x) * COLUMN_WIDTH),
-                y=round(MARGIN + (y - min_y) * ROW_HEIGHT),
+                x=round(MARGIN + x * COLUMN_WIDTH),
+                y=round(MARGIN + y * ROW_HEIGHT),
             )
         nodes.append(copy)
     return graph.model_copy(update={"nodes": nodes}, deep=True)

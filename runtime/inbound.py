@@ -65,7 +65,7 @@ def list_audit(session: Session, actor: Actor, action: str | None, limit: int) -
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action:
         query = query.where(AuditEntry.action == action)
-    names = dict(session.execute(select(User.id, User.name)).tuples().all())
+    names = dict(session.execute(select(User.id, User.name)).all())
     return [{"id": a.id, "action": a.action, "actor_id": a.actor_id, "actor": names.get(a.actor_id or 0),
              "target_type": a.target_type, "target_id": a.target_id, "details": a.details,
              "at": a.at.isoformat()} for a in session.scalars(query)]

@@ -48,6 +48,8 @@ def is_known_merge_field(name: str) -> bool:
 
 def find_merge_fields(text: str) -> list[str]:
     """Return the merge field names used in ``text``, in first-use order, without repeats."""
+    if "{{" not in text:  # the common case, far cheaper than the regex
+        return []
     seen: dict[str, None] = {}
     for match in _PLACEHOLDER.finditer(text):
         seen.setdefault(match.group(1), None)

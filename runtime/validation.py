@@ -56,16 +56,14 @@ class StaticRefs:
     users: set[int] = field(default_factory=set)
     tags: set[str] = field(default_factory=set)
 
-    def __post_init__(self) -> None:
-        self._stage_owner = {s: p for p, stages in self.pipelines.items() for s in stages}
-
     def pipeline_exists(self, pipeline_id: int) -> bool:
         """Return True if the pipeline exists."""
         return pipeline_id in self.pipelines
 
     def stage_pipeline(self, stage_id: int) -> int | None:
         """Return the stage's pipeline id, or None for no such stage."""
-        return self._stage_owner.get(stage_id)
+        # A scan rather than a cached index: tests mutate ``pipelines`` freely.
+        return next((p for p, stages in self.pipelines.items() if stage_id in stages), None)
 
     def user_exists(self, user_id: int) -> bool:
         """Return True if the user exists."""
@@ -333,6 +331,8 @@ def configs_valid(ctx: ValidationContext) -> list[Issue]:
 
 
 def _located(p: ParsedConfig, found: list[Issue]) -> list[Issue]:
+    if not found:
+        return found
     return [replace(i, node_id=p.node_id, step_id=p.step_id) for i in found]
 
 

@@ -19,3 +19,13 @@ def fake_clock() -> Iterator[clock.FakeClock]:
     previous = clock.set_clock(fake)
     yield fake
     clock.set_clock(previous)
+
+
+@pytest.fixture(autouse=True)
+def fresh_runtime_caches() -> Iterator[None]:
+    """Compiled campaigns are cached per process by version id; each test has its own database."""
+    from runtime import engine
+
+    engine.clear_caches()
+    yield
+    engine.clear_caches()

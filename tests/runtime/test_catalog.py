@@ -382,7 +382,9 @@ def test_action_execute_calls_one_context_method(
 def test_execute_accepts_frozen_compiled_configs(ctx: RecordingContext) -> None:
     from runtime.compiler import freeze
 
-    step_type("http_post").execute(ctx, freeze({"url": "http://h.example", "json": {"a": [1, 2]}}))
+    post = step_type("http_post")
+    assert isinstance(post, ActionStep)
+    post.execute(ctx, freeze({"url": "http://h.example", "json": {"a": [1, 2]}}))
     assert ctx.calls == [("enqueue_http_post", ("http://h.example", {"a": [1, 2]}))]
     assert type(ctx.calls[0][1][1]["a"]) is list
 
@@ -434,6 +436,7 @@ def test_delay_due_at(ctx: RecordingContext) -> None:
 
 def test_delay_window_validation() -> None:
     delay = step_type("delay")
+    window: dict[str, t.Any]
     for window in (
         {"weekdays": []},
         {"weekdays": [7]},
@@ -450,6 +453,7 @@ def test_delay_window_validation() -> None:
 
 def test_wait_until_due_at(ctx: RecordingContext) -> None:
     wait = step_type("wait_until")
+    assert isinstance(wait, TimerStep)
     ctx.fields["birthday"] = "1990-06-10"
     # 09:00 Berlin (CEST, UTC+2) on the next birthday.
     assert wait.due_at(ctx, {"field": "birthday", "yearly": True}) == datetime(

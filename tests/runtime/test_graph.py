@@ -103,7 +103,7 @@ def test_parse_keeps_incomplete_but_sound_drafts() -> None:
     graph = parse_graph(
         {"nodes": [{"id": "g", "kind": "goal", "type": "no_such_type"}], "edges": []}
     )
-    assert graph.nodes[0].config == {}
+    assert isinstance(graph.nodes[0], GoalNode) and graph.nodes[0].config == {}
 
 
 def test_parse_defaults_missing_lists() -> None:
@@ -218,7 +218,8 @@ def test_networkx_node_link_convention() -> None:
     data = nx.node_link_data(g, edges="edges")
     assert [n["id"] for n in data["nodes"]] == ["g1", "s1"]
     assert data["edges"] == [{"source": "g1", "target": "s1"}]
-    assert from_networkx(nx.node_link_graph(data, edges="edges")) == parse_graph(DESIGN_EXAMPLE)
+    rebuilt: nx.DiGraph[str] = nx.DiGraph(nx.node_link_graph(data, edges="edges"))
+    assert from_networkx(rebuilt) == parse_graph(DESIGN_EXAMPLE)
 
 
 def test_from_networkx_rejects_nodes_without_kind() -> None:

@@ -19,8 +19,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 WEEKDAYS_9_17 = {"weekdays": [0, 1, 2, 3, 4], "start_hour": 9, "end_hour": 17}
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_minutes_and_hours_are_elapsed_time_across_spring_forward() -> None:

@@ -1,0 +1,516 @@
+// The opportunity record (Keap's tabs): General, Products, Custom fields, Sharing on top;
+// Tasks & notes, Sales history, Follow-up sequences below.  Every value renders as text.
+(function () {
+  "use strict";
+  const S = window.Stagecraft;
+  const { api, el, money, ws } = S;
+  const root = document.getElementById("record");
+  if (!root) return;
+  const oppId = Number(root.dataset.opportunityId);
+  const $ = (id) => document.getElementById(id);
+
+  const state = { rec: null, stages: [], users: new Map(), userList: [], generalDirty: false, fieldsDirty: false,
+                  filledGeneral: null };
+
+  // ---- loading -------------------------------------------------------------
+
+  async function init() {
+    ws.tabs(document.querySelector('[data-tabs="top"]'));
+    ws.tabs(document.querySelector('[data-tabs="bottom"]'));
+    try {
+      const [rec, users] = await Promise.all([api("GET", `/opportunities/${oppId}`), ws.usersById()]);
+      state.users = users.byId;
+      state.userList = users.list;
+      const pipeline = await api("GET", `/pipelines/${rec.pipeline_id}`);
+      state.stages = pipeline.stages.slice().sort((a, b) => a.number - b.number);
+      $("crumb-pipeline").textContent = pipeline.name;
+      show(rec);
+    } catch (err) {
+      ws.showError($("record-error"), "Could not load this opportunity: " + ws.describe(err));
+      return;
+    }
+    S.live({ rooms: [`opportunity:${oppId}`], events: { opportunity_changed: true }, resync: reload });
+  }
+
+  async function reload() {
+    try {
+      show(await api("GET", `/opportunities/${oppId}`));
+      ws.showError($("record-error"), "");
+    } catch (err) {
+      ws.showError($("record-error"), "Could not refresh: " + ws.describe(err));
+    }
+  }
+
+  const userName = (id) => { const u = state.users.get(id); return u ? (u.name || u.username) : (id ? `User #${id}` : "Unassigned"); };
+  const stageOf = (id) => state.stages.find((s) => s.id === id);
+
+  function show(rec) {
+    state.rec = rec;
+    document.title = `${rec.title} · Stagecraft`;
+    renderHeader(rec);
+    renderGeneral(rec);
+    renderChecklist(rec);
+    renderProducts(rec);
+    renderFields(rec);
+    renderShares(rec);
+    renderTimeline(rec);
+    renderHistory(rec);
+    renderSequences(rec);
+  }
+
+  // ---- header --------------------------------------------------------------
+
+  function renderHeader(rec) {
+    const stage = stageOf(rec.stage_id);
+    $("record-title").textContent = rec.title;
+    $("crumb-title").textContent = rec.title;
+    const contact = $("record-contact");
+    contact.textContent = rec.contact.name || rec.contact.email;
+    contact.href = "/contacts?q=" + encodeURIComponent(rec.contact.email || rec.contact.name || "");
+    contact.title = rec.contact.email || "";
+    $("record-owner").textContent = "Owner: " + (rec.owner_name || "Unassigned");
+    $("fact-stage").replaceChildren(el("span", { class: "stage-pill" }, stage ? `${stage.number} · ${stage.name}` : rec.stage_name));
+    $("fact-value").textContent = money(rec.value);
+    $("fact-weighted").textContent = stage ? money(rec.value * stage.probability / 100) + ` (${stage.probability}%)` : "—";
+    $("fact-days").replaceChildren(ws.fmtDays(rec.days_in_stage),
+      rec.overdue ? el("span", { class: "badge overdue" }, "Overdue") : "");
+    $("fact-next").textContent = rec.next_action_date ? ws.fmtDate(rec.next_action_date) : "—";
+  }
+
+  // ---- General -------------------------------------------------------------
+
+  const generalValues = (rec) => ({ owner_id: rec.owner_id, value: rec.value, next_action_date: rec.next_action_date || "",
+                                    next_action_note: rec.next_action_note || "" });
+
+  function renderGeneral(rec) {
+    const stageSelect = $("f-stage");
+    stageSelect.replaceChildren(...state.stages.map((s) =>
+      el("option", { value: String(s.id) }, `${s.number} · ${s.name} (${s.probability}%)`)));
+    stageSelect.value = String(rec.stage_id);
+    const values = generalValues(rec);
+    if (state.generalDirty) {
+      if (JSON.stringify(values) !== JSON.stringify(state.filledGeneral)) $("stale-banner").hidden = false;
+      return;
+    }
+    fillGeneral(values);
+  }
+
+  function fillGeneral(values) {
+    const owner = $("f-owner");
+    owner.replaceChildren(el("option", { value: "" }, "Unassigned"),
+      ...state.userList.filter((u) => u.active || u.id === values.owner_id)
+        .map((u) => el("option", { value: String(u.id) }, `${u.name || u.username} (${u.role})`)));
+    owner.value = values.owner_id ? String(values.owner_id) : "";
+    $("f-value").value = String(values.value ?? 0);
+    $("f-next-date").value = values.next_action_date;
+    $("f-next-note").value = values.next_action_note;
+    state.filledGeneral = values;
+    state.generalDirty = false;
+    $("stale-banner").hidden = true;
+  }
+
+  $("general-form").addEventListener("input", (e) => {
+    if (e.target.id !== "f-stage") { state.generalDirty = true; $("general-status").textContent = "Unsaved changes"; }
+  });
+  $("stale-reload").addEventListener("click", () => { state.generalDirty = false; fillGeneral(generalValues(state.rec)); $("general-status").textContent = ""; });
+
+  $("general-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    for (const n of form.querySelectorAll("[data-error-for]")) ws.showError(n, "");
+    ws.showError($("general-error"), "");
+    const before = generalValues(state.rec);
+    const after = {
+      owner_id: $("f-owner").value ? Number($("f-owner").value) : null,
+      value: $("f-value").value === "" ? 0 : Number($("f-value").value),
+      next_action_date: $("f-next-date").value || null,
+      next_action_note: $("f-next-note").value,
+    };
+    const changes = {};
+    for (const key of Object.keys(after)) if ((after[key] ?? "") !== (before[key] ?? "")) changes[key] = after[key];
+    if (Number.isNaN(after.value)) { ws.showError(form.querySelector('[data-error-for="value"]'), "Enter a number."); return; }
+    if (!Object.keys(changes).length) { $("general-status").textContent = "Nothing to save"; state.generalDirty = false; return; }
+    const button = $("general-save");
+    button.disabled = true;
+    try {
+      await api("PATCH", `/opportunities/${oppId}`, changes);
+      state.generalDirty = false;
+      $("general-status").textContent = "Saved";
+      await reload();
+    } catch (err) {
+      const fieldErrors = (err.details && err.details.errors) || [];
+      let placed = false;
+      for (const fe of fieldErrors) {
+        const slot = form.querySelector(`[data-error-for="${String(fe.field).split(".").pop()}"]`);
+        if (slot) { ws.showError(slot, fe.message); placed = true; }
+      }
+      const field = err.details && err.details.field;
+      const slot = field && form.querySelector(`[data-error-for="${field}"]`);
+      if (slot) ws.showError(slot, err.message);
+      else if (!placed) ws.showError($("general-error"), err);
+      $("general-status").textContent = "";
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  $("f-stage").addEventListener("change", async (e) => {
+    const select = e.target;
+    const stageId = Number(select.value);
+    const errorSlot = $("stage-error");
+    ws.showError(errorSlot, "");
+    select.disabled = true;
+    try {
+      await api("PATCH", `/opportunities/${oppId}`, { stage_id: stageId });
+      await reload();
+    } catch (err) {
+      select.value = String(state.rec.stage_id);
+      if (err.code === "checklist_incomplete") {
+        const items = (err.details && err.details.items) || [];
+        ws.showError(errorSlot, `Tick the required checklist items first: ${items.map((i) => i.text).join("; ")}`);
+        for (const item of items) {
+          const row = document.querySelector(`#checklist li[data-item-id="${item.id}"]`);
+          if (row) row.classList.add("needs-attention");
+        }
+      } else {
+        ws.showError(errorSlot, err);
+      }
+    } finally {
+      select.disabled = false;
+    }
+  });
+
+  // ---- checklist -----------------------------------------------------------
+
+  function renderChecklist(rec) {
+    const stage = stageOf(rec.stage_id);
+    $("checklist-stage").textContent = stage ? stage.name : rec.stage_name;
+    const list = $("checklist");
+    if (!rec.checklist.length) {
+      list.replaceChildren(el("li", { class: "muted" }, "This stage has no checklist."));
+      return;
+    }
+    list.replaceChildren(...rec.checklist.map((item) => {
+      const box = el("input", { type: "checkbox", checked: item.done, "aria-describedby": `ck-err-${item.id}` });
+      const note = el("span", { class: "field-error", id: `ck-err-${item.id}`, hidden: true });
+      box.addEventListener("change", async () => {
+        box.disabled = true;
+        ws.showError(note, "");
+        try {
+          await api("PUT", `/opportunities/${oppId}/checklist/${item.id}`, { done: box.checked });
+          box.closest("li").classList.remove("needs-attention");
+          if (box.checked) ws.showError($("stage-error"), "");
+        } catch (err) {
+          box.checked = !box.checked;
+          ws.showError(note, err);
+        } finally {
+          box.disabled = false;
+        }
+      });
+      return el("li", { "data-item-id": item.id, class: item.done ? "done" : "" },
+        el("label", { class: "check-item" }, box, el("span", { class: "check-text" }, item.text),
+          item.required ? el("span", { class: "req-mark", title: "Required before leaving this stage" }, "Required") : null),
+        note);
+    }));
+  }
+
+  // ---- Products ------------------------------------------------------------
+
+  const productSpec = (p) => ({ name: p.name, quantity: p.quantity, special_price: p.special_price });
+
+  function renderProducts(rec) {
+    const body = $("products-table").querySelector("tbody");
+    if (!rec.products.length) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: "4", class: "empty-cell" }, "No products of interest yet.")));
+      return;
+    }
+    body.replaceChildren(...rec.products.map((p, index) => {
+      const remove = el("button", { type: "button", class: "linklike danger small" }, "Remove");
+      remove.addEventListener("click", () => saveProducts(rec.products.filter((_, i) => i !== index).map(productSpec), remove));
+      return el("tr", {}, el("td", {}, p.name), el("td", { class: "num" }, String(p.quantity)),
+        el("td", { class: "num" }, p.special_price === null ? "—" : money(p.special_price)), el("td", { class: "num" }, remove));
+    }));
+  }
+
+  async function saveProducts(products, button) {
+    ws.showError($("product-error"), "");
+    if (button) button.disabled = true;
+    try {
+      await api("PATCH", `/opportunities/${oppId}`, { products });
+      await reload();
+      return true;
+    } catch (err) {
+      ws.showError($("product-error"), err);
+      return false;
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  $("product-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const name = form.elements.name.value.trim();
+    if (!name) { ws.showError($("product-error"), "Enter a product name."); return; }
+    const price = form.elements.special_price.value;
+    const added = { name, quantity: Number(form.elements.quantity.value || 1), special_price: price === "" ? null : Number(price) };
+    if (await saveProducts([...state.rec.products.map(productSpec), added], form.querySelector("button"))) form.reset();
+  });
+
+  // ---- Custom fields -------------------------------------------------------
+
+  function renderFields(rec) {
+    if (state.fieldsDirty) return;
+    const rows = $("fields-rows");
+    const entries = Object.entries(rec.custom_fields || {});
+    if (!entries.length) {
+      rows.replaceChildren(el("p", { class: "muted" }, "No custom fields on this opportunity yet."));
+      return;
+    }
+    rows.replaceChildren(...entries.map(([key, value]) => {
+      const id = "cf-" + key.replace(/[^A-Za-z0-9_-]/g, "_");
+      return el("div", { class: "field-row" }, el("label", { for: id }, key),
+        el("input", { id, "data-key": key, "data-type": typeof value, value: value === null ? "" : typeof value === "object" ? JSON.stringify(value) : String(value) }));
+    }));
+  }
+
+  $("fields-form").addEventListener("input", () => { state.fieldsDirty = true; $("fields-status").textContent = "Unsaved changes"; });
+  $("field-add").addEventListener("click", () => {
+    const name = $("field-new-name").value.trim();
+    ws.showError($("fields-error"), "");
+    if (!name) { ws.showError($("fields-error"), "Enter a field name."); return; }
+    if ($("fields-rows").querySelector(`input[data-key="${CSS.escape(name)}"]`)) { ws.showError($("fields-error"), "That field exists."); return; }
+    const rows = $("fields-rows");
+    if (rows.querySelector("p")) rows.replaceChildren();
+    const id = "cf-" + name.replace(/[^A-Za-z0-9_-]/g, "_");
+    rows.append(el("div", { class: "field-row" }, el("label", { for: id }, name),
+      el("input", { id, "data-key": name, "data-type": "string", value: $("field-new-value").value })));
+    $("field-new-name").value = "";
+    $("field-new-value").value = "";
+    state.fieldsDirty = true;
+    $("fields-status").textContent = "Unsaved changes";
+  });
+  $("fields-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    ws.showError($("fields-error"), "");
+    const fields = {};
+    for (const input of $("fields-rows").querySelectorAll("input[data-key]")) {
+      const type = input.dataset.type;
+      let value = input.value;
+      if (type === "number" && value.trim() !== "" && !Number.isNaN(Number(value))) value = Number(value);
+      if (type === "boolean") value = value === "true";
+      fields[input.dataset.key] = value;
+    }
+    const button = $("fields-save");
+    button.disabled = true;
+    try {
+      await api("PATCH", `/opportunities/${oppId}`, { custom_fields: fields });
+      state.fieldsDirty = false;
+      $("fields-status").textContent = "Saved";
+      await reload();
+    } catch (err) {
+      ws.showError($("fields-error"), err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // ---- Sharing -------------------------------------------------------------
+
+  function renderShares(rec) {
+    const list = $("share-list");
+    if (!rec.shares.length) list.replaceChildren(el("li", { class: "muted" }, "Not shared. Only the owner and admins see this opportunity."));
+    else list.replaceChildren(...rec.shares.map((share) => {
+      const revoke = el("button", { type: "button", class: "small" }, "Revoke");
+      const note = el("span", { class: "field-error", hidden: true });
+      revoke.addEventListener("click", async () => {
+        revoke.disabled = true;
+        ws.showError(note, "");
+        try {
+          await api("DELETE", `/opportunities/${oppId}/shares/${share.id}`);
+          await reload();
+        } catch (err) {
+          ws.showError(note, err);
+          revoke.disabled = false;
+        }
+      });
+      const who = share.user_id ? state.users.get(share.user_id) : null;
+      return el("li", { class: "share-row", "data-share-id": share.id },
+        ws.avatar(who, share.team_id ? `Team #${share.team_id}` : userName(share.user_id)),
+        el("span", { class: "share-name" }, share.user_id ? userName(share.user_id) : `Team #${share.team_id}`),
+        el("span", { class: "muted small" }, "since " + ws.fmtDate(share.shared_at)), revoke, note);
+    }));
+    const shared = new Set(rec.shares.map((s) => s.user_id));
+    const select = $("share-user");
+    select.replaceChildren(el("option", { value: "" }, "Share with…"),
+      ...state.userList.filter((u) => u.active && u.id !== rec.owner_id && !shared.has(u.id))
+        .map((u) => el("option", { value: String(u.id) }, `${u.name || u.username} (${u.role})`)));
+  }
+
+  $("share-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const userId = Number($("share-user").value);
+    ws.showError($("share-error"), "");
+    if (!userId) { ws.showError($("share-error"), "Pick a user."); return; }
+    const button = e.currentTarget.querySelector("button");
+    button.disabled = true;
+    try {
+      await api("POST", `/opportunities/${oppId}/shares`, { user_id: userId });
+      await reload();
+    } catch (err) {
+      ws.showError($("share-error"), err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // ---- Tasks & notes -------------------------------------------------------
+
+  function renderTimeline(rec) {
+    const open = rec.tasks.filter((t) => !t.completed_at)
+      .sort((a, b) => (a.due_date || "9999").localeCompare(b.due_date || "9999") || a.id - b.id);
+    $("count-open-tasks").textContent = open.length ? String(open.length) : "";
+    const list = $("open-tasks");
+    if (!open.length) list.replaceChildren(el("li", { class: "muted" }, "No open tasks."));
+    else list.replaceChildren(...open.map((task) => {
+      const done = el("button", { type: "button", class: "small", "aria-label": `Complete ${task.title}` }, "Complete");
+      const note = el("span", { class: "field-error", hidden: true });
+      done.addEventListener("click", async () => {
+        done.disabled = true;
+        ws.showError(note, "");
+        try {
+          await api("PATCH", `/tasks/${task.id}`, { completed: true });
+          await reload();
+        } catch (err) {
+          ws.showError(note, err);
+          done.disabled = false;
+        }
+      });
+      const late = task.due_date && task.due_date < ws.today();
+      return el("li", { class: "task-row", "data-task-id": task.id },
+        el("div", { class: "task-main" }, el("span", { class: "task-title" }, task.title),
+          el("span", { class: "task-meta" },
+            el("span", { class: late ? "bad" : "" }, task.due_date ? "Due " + ws.dayName(task.due_date) : "No due date"),
+            " · ", userName(task.assignee_id),
+            task.source === "campaign" ? el("span", { class: "badge source-campaign" }, "Campaign") : null)),
+        done, note);
+    }));
+
+    const items = [
+      ...rec.notes.map((n) => ({ at: n.created_at, kind: "note", item: n })),
+      ...rec.tasks.filter((t) => t.completed_at).map((t) => ({ at: t.completed_at, kind: "task", item: t })),
+    ].sort((a, b) => b.at.localeCompare(a.at));
+    const timeline = $("timeline");
+    if (!items.length) { timeline.replaceChildren(el("li", { class: "muted" }, "No notes or completed tasks yet.")); return; }
+    timeline.replaceChildren(...items.map(({ at, kind, item }) => kind === "note"
+      ? el("li", { class: "tl-item tl-note", "data-note-id": item.id },
+          el("div", { class: "tl-head" }, el("span", { class: "tl-kind" }, "Note"),
+            el("span", {}, item.author_id ? userName(item.author_id) : "Stagecraft"),
+            item.source === "campaign" ? el("span", { class: "badge source-campaign" }, "Campaign") : null,
+            el("time", { datetime: at }, ws.fmtDateTime(at))),
+          el("p", { class: "note-body" }, item.body))
+      : el("li", { class: "tl-item tl-task", "data-task-id": item.id },
+          el("div", { class: "tl-head" }, el("span", { class: "tl-kind done" }, "Task done"),
+            el("span", {}, userName(item.assignee_id)), el("time", { datetime: at }, ws.fmtDateTime(at))),
+          el("p", { class: "note-body" }, item.title))));
+  }
+
+  $("note-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = $("note-body").value;
+    ws.showError($("note-error"), "");
+    if (!body.trim()) { ws.showError($("note-error"), "Write something first."); return; }
+    const button = $("note-add");
+    button.disabled = true;
+    try {
+      await api("POST", `/opportunities/${oppId}/notes`, { body });
+      $("note-body").value = "";
+      await reload();
+    } catch (err) {
+      ws.showError($("note-error"), err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  $("task-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const title = $("task-title").value.trim();
+    ws.showError($("task-error"), "");
+    if (!title) { ws.showError($("task-error"), "Give the task a title."); return; }
+    const button = $("task-add");
+    button.disabled = true;
+    try {
+      await api("POST", "/tasks", { title, due_date: $("task-due").value || null, opportunity_id: oppId,
+                                    contact_id: state.rec.contact_id });
+      $("task-title").value = "";
+      $("task-due").value = "";
+      await reload();
+    } catch (err) {
+      ws.showError($("task-error"), err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // ---- Sales history -------------------------------------------------------
+
+  function renderHistory(rec) {
+    $("count-history").textContent = rec.history.length ? String(rec.history.length) : "";
+    const body = $("history-table").querySelector("tbody");
+    const rows = rec.history.slice().reverse();   // newest first
+    body.replaceChildren(...rows.map((m) => el("tr", { "data-move-id": m.id },
+      el("td", {}, m.from_stage_id === null
+        ? el("span", {}, el("span", { class: "muted" }, "Created in "), el("strong", {}, m.to_stage_name))
+        : el("span", {}, el("span", {}, m.from_stage_name), el("span", { class: "arrow", "aria-label": "to" }, " → "), el("strong", {}, m.to_stage_name))),
+      el("td", {}, el("time", { datetime: m.moved_at }, ws.fmtDateTime(m.moved_at))),
+      el("td", { class: "num" }, m.days_in_previous_stage === null ? "—" : m.days_in_previous_stage.toFixed(1)),
+      el("td", {}, m.moved_by_name || (m.source === "campaign" ? "Campaign" : "—")),
+      el("td", {}, m.owner_name || "Unassigned"),
+      el("td", {}, el("span", { class: `badge source-${m.source}` }, m.source === "campaign" ? "Campaign" : "User")))));
+    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "6", class: "empty-cell" }, "No stage moves yet.")));
+  }
+
+  // ---- Follow-up sequences -------------------------------------------------
+
+  const STATUS_ACTIONS = { active: [["paused", "Pause"], ["stopped", "Stop"]], paused: [["active", "Resume"], ["stopped", "Stop"]] };
+
+  function renderSequences(rec) {
+    const runs = rec.sequences || [];
+    $("count-sequences").textContent = runs.length ? String(runs.length) : "";
+    $("sequences-empty").hidden = runs.length > 0;
+    $("sequences-table").hidden = runs.length === 0;
+    $("sequences-table").querySelector("tbody").replaceChildren(...runs.map((run) => {
+      const note = el("span", { class: "field-error", hidden: true });
+      const buttons = (STATUS_ACTIONS[run.status] || []).map(([status, label]) => {
+        const b = el("button", { type: "button", class: "small" + (status === "stopped" ? " danger" : ""), "data-action": status }, label);
+        b.addEventListener("click", async () => {
+          ws.showError(note, "");
+          b.disabled = true;
+          try {
+            await api("PATCH", `/sequence-runs/${run.id}`, { status });
+            await reload();
+          } catch (err) {
+            ws.showError(note, err);
+            b.disabled = false;
+          }
+        });
+        return b;
+      });
+      const step = run.current_step ? `${run.current_step}${run.current_step_type ? " · " + run.current_step_type.replace(/_/g, " ") : ""}` : "—";
+      const statusLabel = run.status === "active" && run.waiting ? "waiting" : run.status;
+      return el("tr", { "data-run-id": run.id },
+        el("td", {}, el("strong", {}, run.name || run.node_id)),
+        el("td", {}, run.campaign_name || `Campaign #${run.campaign_id}`),
+        el("td", {}, el("span", { class: `badge run-${run.status}` }, statusLabel),
+          run.last_error ? el("div", { class: "small bad" }, run.last_error) : null,
+          run.stop_reason ? el("div", { class: "small muted" }, run.stop_reason) : null),
+        el("td", {}, step),
+        el("td", {}, run.next_due_at ? ws.fmtDateTime(run.next_due_at) : "—"),
+        el("td", {}, ws.fmtDateTime(run.started_at), run.ended_at ? el("div", { class: "small muted" }, "ended " + ws.fmtDateTime(run.ended_at)) : null),
+        el("td", { class: "actions" }, buttons.length ? buttons : el("span", { class: "muted" }, "—"), note));
+    }));
+  }
+
+  init();
+})();
