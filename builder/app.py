@@ -16,6 +16,7 @@ from builder import errors
 from builder import live
 from builder import pages
 from builder import security
+from builder.api.base import IdConverter
 from builder.extensions import csrf
 from builder.extensions import socketio
 from builder.settings import default_settings
@@ -27,6 +28,7 @@ STATIC = Path(__file__).resolve().parent.parent / "canvas_static"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides settings from the environment."""
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
+    app.url_map.converters["int"] = IdConverter
     app.config.update(default_settings())
     if config:
         app.config.update(config)
@@ -46,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     pages.register_page_blueprints(app)
     socketio.init_app(app, async_mode="threading", message_queue=app.config.get("REDIS_URL"),
-                      cors_allowed_origins=app.config.get("CORS_ORIGINS", []), manage_session=False)
+                      cors_allowed_origins=app.config.get("CORS_ORIGINS") or None, manage_session=False)
     live.init_app(app)
     if app.config.get("RUN_RUNTIME"):
         from builder.runtime_host import start_runtime

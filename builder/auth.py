@@ -126,9 +126,16 @@ def safe_next(target: str | None) -> str:
     return url_for("pages.home")
 
 
-def login_session(user: User) -> None:
-    """Start a fresh session for `user` (no fixation: the old session's contents are dropped)."""
+def login_session(user: User, *, keep_csrf: bool = False) -> None:
+    """Start a fresh session for `user` (no fixation: the old session's contents are dropped).
+
+    `keep_csrf` keeps the CSRF token of an already-logged-in page (a password
+    change), so the open page's later calls still pass.
+    """
+    kept = flask_session.get("csrf_token") if keep_csrf else None
     flask_session.clear()
+    if kept:
+        flask_session["csrf_token"] = kept
     login_user(SessionUser(user))
 
 

@@ -12,6 +12,7 @@ from flask import Flask
 from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError
+from flask_socketio import disconnect
 from flask_socketio import join_room
 from flask_socketio import leave_room
 
@@ -70,8 +71,27 @@ def may_join(actor: Actor, room: str) -> bool:
     return False
 
 
+def _fresh_actor() -> Actor | None:
+    """The connection's actor re-read from the database (role changes and deactivation apply at once)."""
+    sid = request.sid  # type: ignore[attr-defined]
+    cached = _actors.get(sid)
+    if cached is None or cached.user_id is None:
+        return None
+    try:
+        user = get_session().get(User, cached.user_id)
+        if user is None or not user.active:
+            _actors.pop(sid, None)
+            disconnect()
+            return None
+        actor = Actor.of(user)
+    finally:
+        close_session()
+    _actors[sid] = actor
+    return actor
+
+
 def _join(data: Any) -> dict[str, Any]:
-    actor = _actors.get(request.sid)  # type: ignore[attr-defined]
+    actor = _fresh_actor()
     room = data.get("room") if isinstance(data, dict) else None
     if actor is None or not isinstance(room, str) or not may_join(actor, room):
         return {"ok": False, "error": "forbidden"}

@@ -41,7 +41,7 @@ def register_page_blueprints(app: Any) -> None:
     """Register the page blueprints owned by the canvas and workspace modules."""
     import importlib
 
-    for name in ("builder.canvas_pages", "builder.workspace_pages"):
+    for name in ("builder.canvas_pages", "builder.workspace_pages", "builder.account_pages"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

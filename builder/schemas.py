@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
+from typing import Annotated
 from typing import Any
+from typing import ClassVar
 from typing import Literal
 
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import EmailStr
 from pydantic import Field
+from pydantic import StringConstraints
+from pydantic import ValidationInfo
+from pydantic import field_validator
 
+from builder.api.base import MAX_INT
 from builder.api.base import Body
 from builder.api.base import Query
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Money = Annotated[float, Field(ge=0, le=999_999_999_999.99)]  # NUMERIC(14, 2)
+Password = Annotated[str, StringConstraints(strip_whitespace=False)]  # spaces are part of a password
 
 
 class Out(BaseModel):
@@ -22,11 +34,40 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _drop_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf")
+        if name in nullable or not options:
+            continue
+        rest = [o for o in options if o.get("type") != "null"]
+        prop.pop("anyOf")
+        prop.pop("default", None)
+        if len(rest) == 1:
+            prop.update(rest[0])
+        else:
+            prop["anyOf"] = rest
+
+
+class Patch(Body):
+    """Base of PATCH bodies: a field may be left out, but null only where it means "clear"."""
+
+    model_config = ConfigDict(json_schema_extra=_drop_null)
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may be left out but cannot be null")
+        return value
+
+
 # --- auth and users -------------------------------------------------------
 
 class TokenRequest(Body):
     username: str = Field(min_length=1, max_length=80)
-    password: str = Field(min_length=1, max_length=200)
+    password: Password = Field(min_length=1, max_length=200)
     label: str = Field(default="", max_length=120)
 
 
@@ -57,7 +98,7 @@ class TokenInfo(Out):
 
 class UserCreate(Body):
     username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=200)
+    password: Password = Field(min_length=8, max_length=200)
     role: Literal["admin", "marketer", "rep"]
     name: str = Field(default="", max_length=120)
     email: str = Field(default="", max_length=254)
@@ -65,14 +106,16 @@ class UserCreate(Body):
     team: str | None = Field(default=None, max_length=120)
 
 
-class UserPatch(Body):
+class UserPatch(Patch):
+    nullable: ClassVar[frozenset[str]] = frozenset({"team_id"})  # null = no team
     role: Literal["admin", "marketer", "rep"] | None = None
     name: str | None = Field(default=None, max_length=120)
     email: str | None = Field(default=None, max_length=254)
     daily_task_capacity: int | None = Field(default=None, ge=1, le=500)
     timezone: str | None = Field(default=None, max_length=64)
     active: bool | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=200)
+    password: Password | None = Field(default=None, min_length=8, max_length=200)
+    team_id: int | None = None
 
 
 # --- contacts --------------------------------------------------------------
@@ -84,23 +127,25 @@ class ContactCreate(Body):
     fields: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     timezone: str | None = Field(default=None, max_length=64)
-    owner_id: int | None = None
+    owner_id: Id | None = None
 
 
-class ContactPatch(Body):
+class ContactPatch(Patch):
+    nullable: ClassVar[frozenset[str]] = frozenset({"timezone", "owner_id"})
+
     email: EmailStr | None = None
     first_name: str | None = Field(default=None, max_length=120)
     last_name: str | None = Field(default=None, max_length=120)
     fields: dict[str, Any] | None = None
     timezone: str | None = Field(default=None, max_length=64)
-    owner_id: int | None = None
+    owner_id: Id | None = None
 
 
 class ContactQuery(Query):
     q: str = ""
     tag: str | None = None
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: Count = 0
 
 
 class TagBody(Body):
@@ -128,15 +173,15 @@ class ChecklistSpec(Body):
 
 
 class StageSpec(Body):
-    number: int = Field(ge=0)
+    number: Count
     name: str = Field(min_length=1, max_length=120)
     target_days: int = Field(default=7, ge=0, le=3650)
     probability: int = Field(default=0, ge=0, le=100)
     checklist: list[ChecklistSpec] = Field(default_factory=list)
 
 
-class StagePatch(Body):
-    number: int | None = Field(default=None, ge=0)
+class StagePatch(Patch):
+    number: Count | None = None
     name: str | None = Field(default=None, min_length=1, max_length=120)
     target_days: int | None = Field(default=None, ge=0, le=3650)
     probability: int | None = Field(default=None, ge=0, le=100)
@@ -193,35 +238,36 @@ class ForecastOut(BaseModel):
 
 
 class ForecastQuery(Query):
-    owner_id: int | None = None
+    owner_id: Id | None = None
 
 
 # --- opportunities ---------------------------------------------------------
 
 class ProductSpec(Body):
     name: str = Field(min_length=1, max_length=200)
-    quantity: int = Field(default=1, ge=1)
-    special_price: float | None = Field(default=None, ge=0)
+    quantity: int = Field(default=1, ge=1, le=MAX_INT)
+    special_price: Money | None = None
 
 
 class OpportunityCreate(Body):
     title: str = Field(min_length=1, max_length=200)
-    contact_id: int
-    pipeline_id: int
-    stage_id: int
-    owner_id: int | None = None
-    value: float | None = Field(default=None, ge=0)
+    contact_id: Id
+    pipeline_id: Id
+    stage_id: Id
+    owner_id: Id | None = None
+    value: Money | None = None
     next_action_date: date | None = None
     next_action_note: str = Field(default="", max_length=2000)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     products: list[ProductSpec] = Field(default_factory=list)
 
 
-class OpportunityPatch(Body):
+class OpportunityPatch(Patch):
+    nullable: ClassVar[frozenset[str]] = frozenset({"owner_id", "next_action_date"})
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    stage_id: int | None = None
-    owner_id: int | None = None
-    value: float | None = Field(default=None, ge=0)
+    stage_id: Id | None = None
+    owner_id: Id | None = None
+    value: Money | None = None
     next_action_date: date | None = None
     next_action_note: str | None = Field(default=None, max_length=2000)
     custom_fields: dict[str, Any] | None = None
@@ -229,14 +275,14 @@ class OpportunityPatch(Body):
 
 
 class OpportunityQuery(Query):
-    pipeline_id: int | None = None
-    stage_id: int | None = None
-    owner_id: int | None = None
-    contact_id: int | None = None
+    pipeline_id: Id | None = None
+    stage_id: Id | None = None
+    owner_id: Id | None = None
+    contact_id: Id | None = None
     overdue: bool | None = None
     q: str = ""
     limit: int = Field(default=500, ge=1, le=5000)
-    offset: int = Field(default=0, ge=0)
+    offset: Count = 0
 
 
 class ChecklistBody(Body):
@@ -248,8 +294,8 @@ class NoteBody(Body):
 
 
 class ShareBody(Body):
-    user_id: int | None = None
-    team_id: int | None = None
+    user_id: Id | None = None
+    team_id: Id | None = None
 
 
 class OpportunityOut(Out):
@@ -314,26 +360,27 @@ class ProductOut(Out):
 # --- tasks -----------------------------------------------------------------
 
 class TaskQuery(Query):
-    assignee_id: int | None = None
+    assignee_id: Id | None = None
     open: bool | None = None
-    opportunity_id: int | None = None
-    contact_id: int | None = None
+    opportunity_id: Id | None = None
+    contact_id: Id | None = None
 
 
 class TaskCreate(Body):
     title: str = Field(min_length=1, max_length=300)
     description: str = Field(default="", max_length=5000)
-    assignee_id: int | None = None
+    assignee_id: Id | None = None
     due_date: date | None = None
-    contact_id: int | None = None
-    opportunity_id: int | None = None
+    contact_id: Id | None = None
+    opportunity_id: Id | None = None
 
 
-class TaskPatch(Body):
+class TaskPatch(Patch):
+    nullable: ClassVar[frozenset[str]] = frozenset({"due_date", "assignee_id"})
     completed: bool | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     due_date: date | None = None
-    assignee_id: int | None = None
+    assignee_id: Id | None = None
 
 
 class TaskOut(Out):

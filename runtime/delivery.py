@@ -127,7 +127,7 @@ def message_id_for(key: str) -> str:
 
 def backoff_seconds(attempts: int) -> float:
     """Delay before the next try after `attempts` failed attempts (15 s, 30 s, 60 s, … ≤ 1 h)."""
-    return min(BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0)), BACKOFF_CAP_SECONDS)
+    return min(BACKOFF_BASE_SECONDS * float(2 ** max(attempts - 1, 0)), BACKOFF_CAP_SECONDS)
 
 
 def _forbidden_reason(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
@@ -182,7 +182,9 @@ def _strip_html(body: str) -> str:
     return html.unescape(text).strip()
 
 
-def build_email(key: str, payload: dict[str, Any], mail_from: str, sent_at: datetime) -> EmailMessage:
+def build_email(
+    key: str, payload: dict[str, Any], mail_from: str, sent_at: datetime
+) -> EmailMessage:
     """The multipart (text + html) message for an email outbox row.
 
     Raises:
@@ -288,7 +290,9 @@ class SmtpLink:
             raise TransientError(f"recipient deferred: {detail}") from exc
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
-            raise TransientError(f"SMTP authentication failed: {exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise TransientError(
+                f"SMTP authentication failed: {exc.smtp_code} {exc.smtp_error!r}"
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             self.close()
             message = f"SMTP {exc.smtp_code} {exc.smtp_error!r}"
@@ -297,7 +301,9 @@ class SmtpLink:
             raise TransientError(message) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
-            raise TransientError(f"SMTP connection to {self.target.host}:{self.target.port}: {exc!r}") from exc
+            raise TransientError(
+                f"SMTP connection to {self.target.host}:{self.target.port}: {exc!r}"
+            ) from exc
 
     def close(self) -> None:
         """Quit politely if connected; never raises."""
@@ -349,6 +355,7 @@ def post_json(
             headers=headers,
             timeout=config.http_timeout,
             allow_redirects=False,
+            stream=True,  # the body is not needed; never download an endless one
         )
     except requests.Timeout as exc:
         raise TransientError(f"timed out after {config.http_timeout:g} s: {url}") from exc
@@ -360,7 +367,11 @@ def post_json(
         status = response.status_code
         if 200 <= status < 300:
             return
-        snippet = response.text[:200] if response.content else ""
+        try:
+            raw = response.raw.read(200, decode_content=True) or b""
+        except Exception:  # only a hint for last_error
+            raw = b""
+        snippet = raw.decode("utf-8", "replace").strip()
         message = f"HTTP {status} from {url}" + (f": {snippet}" if snippet else "")
         if status >= 500 or status in (408, 429):
             raise TransientError(message, retry_after=_retry_after(response))
@@ -518,7 +529,9 @@ def settle(
         session.close()
 
 
-def release(session_factory: sessionmaker[Session], items: list[Claimed], *, worker_id: str) -> None:
+def release(
+    session_factory: sessionmaker[Session], items: list[Claimed], *, worker_id: str
+) -> None:
     """Give back leases on rows this relay will not get to (no attempt counted)."""
     if not items:
         return
@@ -526,7 +539,9 @@ def release(session_factory: sessionmaker[Session], items: list[Claimed], *, wor
     try:
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_([i.id for i in items]), OutboxMessage.lease_owner == worker_id)
+            .where(
+                OutboxMessage.id.in_([i.id for i in items]), OutboxMessage.lease_owner == worker_id
+            )
             .values(lease_owner=None, lease_until=None)
         )
         session.commit()
@@ -544,6 +559,9 @@ def _attempt(deliver: Callable[[], None]) -> Outcome:
         return Outcome("failed", str(exc))
     except TransientError as exc:
         return Outcome("retry", str(exc), exc.retry_after)
+    except Exception as exc:  # a bug must not leave the row leased forever: count the attempt
+        log.exception("unexpected delivery error")
+        return Outcome("retry", f"unexpected {type(exc).__name__}: {exc}")
     return Outcome("sent")
 
 
@@ -571,7 +589,9 @@ def relay_outbox(
     if not claimed:
         return 0
     maybe_crash("relay_after_claim")
-    smtp = SmtpLink(parse_smtp_url(config.smtp_url), config.http_timeout) if config.smtp_url else None
+    smtp = (
+        SmtpLink(parse_smtp_url(config.smtp_url), config.http_timeout) if config.smtp_url else None
+    )
     http = requests.Session()
     # Stop early rather than send on a lease that may already have passed to another relay.
     margin = timedelta(seconds=min(config.http_timeout + 5, config.lease_seconds / 2))
@@ -584,7 +604,9 @@ def relay_outbox(
             outcome = _deliver(item, config, smtp, http, _now(now))
             if outcome.verdict == "sent":
                 maybe_crash("after_send")
-            status = settle(session_factory, item, outcome, worker_id=worker_id, config=config, now=now)
+            status = settle(
+                session_factory, item, outcome, worker_id=worker_id, config=config, now=now
+            )
             done += 1
             if outcome.verdict == "sent":
                 log.info("outbox %s %s delivered", item.kind, item.key)

@@ -175,7 +175,9 @@ def pin_live_campaigns(session: Session) -> Iterator[tuple[LiveCampaign, ...]]:
 _merged: tuple[tuple[tuple[int, int], ...], dict[IndexKey, tuple[int, ...]]] | None = None
 
 
-def _merged_index(session: Session, live: tuple[LiveCampaign, ...]) -> dict[IndexKey, tuple[int, ...]]:
+def _merged_index(
+    session: Session, live: tuple[LiveCampaign, ...]
+) -> dict[IndexKey, tuple[int, ...]]:
     """Goal-index keys of every live version → the campaigns that index them."""
     global _merged
     signature = tuple((c.id, c.version_id) for c in live)
@@ -203,12 +205,17 @@ class Presence:
     allow_reentry: bool
     contact_id: int
     enrollment_id: int | None
-    # [run id, node id, status]; kept current as runs start and stop.
+    # [run id (or the pending SequenceRun), node id, status]; kept current as runs start and stop.
     runs: list[list[t.Any]] = field(default_factory=list)
 
     @classmethod
     def load(
-        cls, session: Session, campaign_id: int, version_id: int, allow_reentry: bool, contact_id: int
+        cls,
+        session: Session,
+        campaign_id: int,
+        version_id: int,
+        allow_reentry: bool,
+        contact_id: int,
     ) -> Presence:
         """Load the contact's enrollment and runs in the campaign."""
         enrollment_id = session.scalar(
@@ -231,17 +238,25 @@ class Presence:
     def enroll(self, session: Session, now: datetime) -> int:
         """Enroll the contact (insert-or-ignore: a concurrent enrollment is fine)."""
         if self.enrollment_id is None:
-            insert_ignore(
-                session, Enrollment,
-                {"campaign_id": self.campaign_id, "version_id": self.version_id,
-                 "contact_id": self.contact_id, "enrolled_at": now},
+            self.enrollment_id = insert_ignore(
+                session,
+                Enrollment,
+                {
+                    "campaign_id": self.campaign_id,
+                    "version_id": self.version_id,
+                    "contact_id": self.contact_id,
+                    "enrolled_at": now,
+                },
                 ["campaign_id", "contact_id"],
+                returning=Enrollment.id,
             )
-            self.enrollment_id = session.scalar(
-                select(Enrollment.id).where(
-                    Enrollment.campaign_id == self.campaign_id, Enrollment.contact_id == self.contact_id
+            if self.enrollment_id is None:  # someone else enrolled the contact just now
+                self.enrollment_id = session.scalar(
+                    select(Enrollment.id).where(
+                        Enrollment.campaign_id == self.campaign_id,
+                        Enrollment.contact_id == self.contact_id,
+                    )
                 )
-            )
         return t.cast(int, self.enrollment_id)
 
     def may_start(self, node_id: str) -> bool:
@@ -253,13 +268,19 @@ class Presence:
                 return False
         return True
 
-    def stop(self, session: Session, node_ids: Iterable[str], reason: str, now: datetime) -> set[str]:
+    def stop(
+        self, session: Session, node_ids: Iterable[str], reason: str, now: datetime
+    ) -> set[str]:
         """Stop the open runs on `node_ids`; return the nodes that had one."""
         wanted = set(node_ids)
         hit = [r for r in self.runs if r[1] in wanted and r[2] in OPEN_STATUSES]
         if not hit:
             return set()
-        stop_runs(session, [r[0] for r in hit], reason, now)
+        if any(isinstance(r[0], SequenceRun) for r in hit):
+            session.flush()  # runs started by this event get their ids
+        stop_runs(
+            session, [r[0].id if isinstance(r[0], SequenceRun) else r[0] for r in hit], reason, now
+        )
         for r in hit:
             r[2] = "stopped"
         return {r[1] for r in hit}
@@ -279,29 +300,54 @@ class Presence:
         if spec is None or not self.may_start(node_id):
             return None
         run = SequenceRun(
-            enrollment_id=self.enroll(session, now), campaign_id=self.campaign_id,
-            version_id=self.version_id, contact_id=self.contact_id, opportunity_id=opportunity_id,
-            node_id=node_id, name=spec.name[:200], status="active", step_index=0, waiting=False,
-            due_at=now, attempts=0, started_at=now, started_by_goal=started_by_goal,
+            enrollment_id=self.enroll(session, now),
+            campaign_id=self.campaign_id,
+            version_id=self.version_id,
+            contact_id=self.contact_id,
+            opportunity_id=opportunity_id,
+            node_id=node_id,
+            name=spec.name[:200],
+            status="active",
+            step_index=0,
+            waiting=False,
+            due_at=now,
+            attempts=0,
+            started_at=now,
+            started_by_goal=started_by_goal,
         )
-        session.add(run)
-        session.flush()
-        self.runs.append([run.id, node_id, "active"])
+        session.add(run)  # no flush: its id is needed only if the same event stops it
+        self.runs.append([run, node_id, "active"])
         wake_after_commit(session)
         return run
 
 
-def insert_ignore(session: Session, model: type[t.Any], values: dict[str, t.Any], conflict: list[str]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; return rows inserted."""
+def insert_ignore(
+    session: Session,
+    model: type[t.Any],
+    values: dict[str, t.Any],
+    conflict: list[str],
+    *,
+    returning: t.Any = None,
+) -> t.Any:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL).
+
+    Returns:
+        The `returning` column of the new row (None when it already existed),
+        or the number of rows inserted when no `returning` column is given.
+    """
     name = session.get_bind().dialect.name
     if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt: t.Any = pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+        stmt: t.Any = (
+            pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+        )
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    if returning is not None:
+        return session.execute(stmt.returning(returning)).scalar()
     result = session.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -314,7 +360,9 @@ def stop_runs(session: Session, run_ids: list[int], reason: str, now: datetime) 
     session.execute(
         update(SequenceRun)
         .where(SequenceRun.id.in_(run_ids), SequenceRun.status.in_(OPEN_STATUSES))
-        .values(status="stopped", ended_at=now, stop_reason=reason[:200], due_at=None, waiting=False)
+        .values(
+            status="stopped", ended_at=now, stop_reason=reason[:200], due_at=None, waiting=False
+        )
     )
 
 
@@ -378,7 +426,9 @@ def _satisfy(
     event: DomainEvent,
     data: Mapping[str, t.Any],
 ) -> None:
-    presence = Presence.load(session, campaign.id, campaign.version_id, campaign.allow_reentry, contact_id)
+    presence = Presence.load(
+        session, campaign.id, campaign.version_id, campaign.allow_reentry, contact_id
+    )
     enrolled_before = presence.enrollment_id is not None
     now = clock.now()
     opportunity_id = _int_or_none(data.get("opportunity_id"))
@@ -390,32 +440,56 @@ def _satisfy(
             continue
         spec = compiled.goals[goal_id]
         presence.enroll(session, now)
-        session.add(GoalHit(
-            campaign_id=campaign.id, version_id=campaign.version_id, node_id=goal_id,
-            contact_id=contact_id, event_id=event.id, at=now,
-        ))
+        session.add(
+            GoalHit(
+                campaign_id=campaign.id,
+                version_id=campaign.version_id,
+                node_id=goal_id,
+                contact_id=contact_id,
+                event_id=event.id,
+                at=now,
+            )
+        )
         changed = True
-        presence.stop(session, compiled.stops.get(goal_id, ()), f"goal '{spec.name or goal_id}' satisfied", now)
+        presence.stop(
+            session,
+            compiled.stops.get(goal_id, ()),
+            f"goal '{spec.name or goal_id}' satisfied",
+            now,
+        )
         for node_id in compiled.after_goal.get(goal_id, ()):
-            presence.start(session, compiled, node_id, now,
-                           opportunity_id=opportunity_id, started_by_goal=goal_id)
+            presence.start(
+                session,
+                compiled,
+                node_id,
+                now,
+                opportunity_id=opportunity_id,
+                started_by_goal=goal_id,
+            )
     if changed:
         hint_stats(session, campaign.id)
 
 
 def start_next_sequences(
-    session: Session, run: SequenceRun, compiled: CompiledCampaign, allow_reentry: bool, now: datetime
+    session: Session,
+    run: SequenceRun,
+    compiled: CompiledCampaign,
+    allow_reentry: bool,
+    now: datetime,
 ) -> list[SequenceRun]:
     """Start the sequences a completed run leads to (sequence → sequence edges)."""
     following = compiled.next_sequences.get(run.node_id, ())
     if not following:
         return []
-    presence = Presence.load(session, run.campaign_id, run.version_id, allow_reentry, run.contact_id)
+    presence = Presence.load(
+        session, run.campaign_id, run.version_id, allow_reentry, run.contact_id
+    )
     presence.enrollment_id = presence.enrollment_id or run.enrollment_id
     started = []
     for node_id in following:
-        new = presence.start(session, compiled, node_id, now,
-                             opportunity_id=run.opportunity_id, started_by_goal=None)
+        new = presence.start(
+            session, compiled, node_id, now, opportunity_id=run.opportunity_id, started_by_goal=None
+        )
         if new is not None:
             started.append(new)
     return started
@@ -424,7 +498,9 @@ def start_next_sequences(
 # --- publishing a new version with runs in flight --------------------------------
 
 
-def _new_step_index(old_steps: tuple[StepSpec, ...], new_steps: tuple[StepSpec, ...], index: int) -> int:
+def _new_step_index(
+    old_steps: tuple[StepSpec, ...], new_steps: tuple[StepSpec, ...], index: int
+) -> int:
     """Where a run at `index` of the old steps continues in the new ones.
 
     The current (next to run) step when it survives; else just after the
@@ -444,7 +520,9 @@ def _new_step_index(old_steps: tuple[StepSpec, ...], new_steps: tuple[StepSpec, 
     return 0 if index == 0 else len(new_steps)
 
 
-def migrate_runs(session: Session, campaign: Campaign, new_version: CampaignVersion) -> dict[str, t.Any]:
+def migrate_runs(
+    session: Session, campaign: Campaign, new_version: CampaignVersion
+) -> dict[str, t.Any]:
     """Move a campaign's open runs to a newly published version.
 
     Runs whose sequence still exists continue at the same step (mapped by
@@ -463,11 +541,14 @@ def migrate_runs(session: Session, campaign: Campaign, new_version: CampaignVers
     cache_compiled(new_version.id, new)
     now = clock.now()
     runs = session.scalars(
-        select(SequenceRun).where(
+        select(SequenceRun)
+        .where(
             SequenceRun.campaign_id == campaign.id,
             SequenceRun.status.in_(OPEN_STATUSES),
             SequenceRun.version_id != new_version.id,
-        ).order_by(SequenceRun.id).with_for_update()
+        )
+        .order_by(SequenceRun.id)
+        .with_for_update()
     ).all()
     moved = remapped = 0
     stopped: dict[str, int] = {}
@@ -487,29 +568,39 @@ def migrate_runs(session: Session, campaign: Campaign, new_version: CampaignVers
         run.version_id = new_version.id
         moved += 1
     session.execute(
-        update(Enrollment).where(Enrollment.campaign_id == campaign.id).values(version_id=new_version.id),
+        update(Enrollment)
+        .where(Enrollment.campaign_id == campaign.id)
+        .values(version_id=new_version.id),
         execution_options={"synchronize_session": False},
     )
     session.flush()
     hint_stats(session, campaign.id)
     if moved:
         wake_after_commit(session)
-    return {"moved": moved, "stopped": sum(stopped.values()), "remapped": remapped,
-            "stopped_by_node": stopped}
+    return {
+        "moved": moved,
+        "stopped": sum(stopped.values()),
+        "remapped": remapped,
+        "stopped_by_node": stopped,
+    }
 
 
-def contacts_on_nodes(session: Session, campaign_id: int, node_ids: Iterable[str]) -> dict[str, int]:
+def contacts_on_nodes(
+    session: Session, campaign_id: int, node_ids: Iterable[str]
+) -> dict[str, int]:
     """Active/paused runs per sequence node (for the publish diff), 0 for empty nodes."""
     wanted = list(dict.fromkeys(node_ids))
     counts = {node: 0 for node in wanted}
     if not wanted:
         return counts
     rows = session.execute(
-        select(SequenceRun.node_id, func.count()).where(
+        select(SequenceRun.node_id, func.count())
+        .where(
             SequenceRun.campaign_id == campaign_id,
             SequenceRun.status.in_(OPEN_STATUSES),
             SequenceRun.node_id.in_(wanted),
-        ).group_by(SequenceRun.node_id)
+        )
+        .group_by(SequenceRun.node_id)
     )
     for node_id, count in rows:
         counts[node_id] = int(count)
@@ -522,7 +613,11 @@ STAT_KEYS = ("active", "waiting", "paused", "completed", "stopped", "failed", "s
 
 
 def campaign_stats(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
-    """Per node: runs active (due now/running), waiting (future timer), paused, completed, stopped, failed; goal hits.
+    """Per node: run counts by state and goal hits (the canvas's live numbers).
+
+    ``active`` = running or due now, ``waiting`` = parked on a future timer,
+    then ``paused``, ``completed``, ``stopped``, ``failed``; ``satisfied`` =
+    goal hits.
 
     Every node of the live (else latest) version is listed, with zeros when empty.
     """
@@ -531,16 +626,24 @@ def campaign_stats(session: Session, campaign_id: int) -> dict[str, dict[str, in
     version_id = session.scalar(select(Campaign.live_version_id).where(Campaign.id == campaign_id))
     if version_id is None:
         version_id = session.scalar(
-            select(CampaignVersion.id).where(CampaignVersion.campaign_id == campaign_id)
-            .order_by(CampaignVersion.number.desc()).limit(1)
+            select(CampaignVersion.id)
+            .where(CampaignVersion.campaign_id == campaign_id)
+            .order_by(CampaignVersion.number.desc())
+            .limit(1)
         )
     if version_id is not None:
         compiled = load_compiled(session, version_id)
         for node_id in [*compiled.goals, *compiled.sequences]:
             nodes[node_id] = dict.fromkeys(STAT_KEYS, 0)
     bucket = case(
-        (and_(SequenceRun.status == "active", SequenceRun.waiting.is_(True), SequenceRun.due_at > now),
-         "waiting"),
+        (
+            and_(
+                SequenceRun.status == "active",
+                SequenceRun.waiting.is_(True),
+                SequenceRun.due_at > now,
+            ),
+            "waiting",
+        ),
         else_=SequenceRun.status,
     )
     rows = session.execute(
@@ -551,7 +654,9 @@ def campaign_stats(session: Session, campaign_id: int) -> dict[str, dict[str, in
     for node_id, status, count in rows:
         nodes.setdefault(node_id, dict.fromkeys(STAT_KEYS, 0))[str(status)] += int(count)
     hits = session.execute(
-        select(GoalHit.node_id, func.count()).where(GoalHit.campaign_id == campaign_id).group_by(GoalHit.node_id)
+        select(GoalHit.node_id, func.count())
+        .where(GoalHit.campaign_id == campaign_id)
+        .group_by(GoalHit.node_id)
     )
     for node_id, count in hits:
         nodes.setdefault(node_id, dict.fromkeys(STAT_KEYS, 0))["satisfied"] = int(count)
@@ -572,7 +677,10 @@ def run_dict(session: Session, run: SequenceRun, campaign_name: str) -> dict[str
         except NotFound:
             spec = None
         if spec is not None and run.step_index < len(spec.steps):
-            current_step, current_type = spec.steps[run.step_index].id, spec.steps[run.step_index].type
+            current_step, current_type = (
+                spec.steps[run.step_index].id,
+                spec.steps[run.step_index].type,
+            )
     return {
         "id": run.id,
         "campaign_id": run.campaign_id,
@@ -644,26 +752,34 @@ def set_run_status(session: Session, actor: Actor, run_id: int, status: str) -> 
     """
     require_role(actor, "admin", "rep")
     if status not in RUN_TARGETS:
-        raise Invalid(f"status must be one of {', '.join(RUN_TARGETS)}", code="invalid_status",
-                      details={"field": "status"})
+        raise Invalid(
+            f"status must be one of {', '.join(RUN_TARGETS)}",
+            code="invalid_status",
+            details={"field": "status"},
+        )
     # FOR UPDATE: wait for a worker executing this run, then act on its result.
     run = session.scalar(select(SequenceRun).where(SequenceRun.id == run_id).with_for_update())
     if run is None:
         raise NotFound("no such sequence run")
     if run.status in ("completed", "stopped"):
-        raise Conflict(f"the run is already {run.status}", code="run_finished",
-                       details={"status": run.status})
+        raise Conflict(
+            f"the run is already {run.status}", code="run_finished", details={"status": run.status}
+        )
     now = clock.now()
     if status == run.status:
         return run
     if status == "stopped":
-        reason = "stopped by hand" + (f" (user {actor.user_id})" if actor.user_id is not None else "")
+        reason = "stopped by hand" + (
+            f" (user {actor.user_id})" if actor.user_id is not None else ""
+        )
         stop_runs(session, [run.id], reason, now)
         if run.status == "failed":  # failed is not open; stop it explicitly
             run.status, run.ended_at, run.stop_reason = "stopped", now, reason
     elif status == "paused":
         if run.status != "active":
-            raise Conflict(f"only an active run can be paused (it is {run.status})", code="invalid_transition")
+            raise Conflict(
+                f"only an active run can be paused (it is {run.status})", code="invalid_transition"
+            )
         run.status = "paused"
     else:  # resume a paused run, or retry a failed one
         if run.status == "failed":
@@ -697,7 +813,12 @@ def check_overdue(session: Session) -> int:
     for stage_id, target_days in stages:
         cutoff = now - timedelta(days=target_days)
         opps = session.execute(
-            select(Opportunity.id, Opportunity.contact_id, Opportunity.pipeline_id, Opportunity.stage_entered_at)
+            select(
+                Opportunity.id,
+                Opportunity.contact_id,
+                Opportunity.pipeline_id,
+                Opportunity.stage_entered_at,
+            )
             .where(Opportunity.stage_id == stage_id, Opportunity.stage_entered_at < cutoff)
             .order_by(Opportunity.id)
         ).all()
@@ -717,11 +838,21 @@ def check_overdue(session: Session) -> int:
             if opp_id is not None and (opp_id not in seen or at > seen[opp_id]):
                 seen[int(opp_id)] = at
         for opp_id, contact_id, pipeline_id, entered in opps:
-            if opp_id in seen and seen[opp_id] > entered:  # an event at entry time was the previous entry's
+            if (
+                opp_id in seen and seen[opp_id] > entered
+            ):  # an event at entry time was the previous entry's
                 continue
-            record_event(session, "stage_overdue", contact_id, {
-                "opportunity_id": opp_id, "pipeline_id": pipeline_id, "stage_id": stage_id,
-                "days_in_stage": round((now - entered).total_seconds() / 86400, 2),
-            }, source="system")
+            record_event(
+                session,
+                "stage_overdue",
+                contact_id,
+                {
+                    "opportunity_id": opp_id,
+                    "pipeline_id": pipeline_id,
+                    "stage_id": stage_id,
+                    "days_in_stage": round((now - entered).total_seconds() / 86400, 2),
+                },
+                source="system",
+            )
             emitted += 1
     return emitted

@@ -62,7 +62,6 @@ from models import clock
 from runtime import contacts as contact_service
 from runtime import engine
 from runtime import merge
-from runtime.faults import maybe_crash
 from runtime import opportunities as opportunity_service
 from runtime import tasks as task_service
 from runtime.access import SYSTEM
@@ -71,6 +70,7 @@ from runtime.catalog.base import ActionStep
 from runtime.catalog.base import TimerStep
 from runtime.compiler import StepSpec
 from runtime.config import RuntimeConfig
+from runtime.faults import maybe_crash
 from runtime.notices import announce
 
 log = logging.getLogger(__name__)
@@ -99,16 +99,25 @@ def outbox_key(run_id: int, step_id: str) -> str:
 
 @dataclass
 class Batch:
-    """State shared by the runs of one batch: time, config and per-batch caches."""
+    """State shared by the runs of one batch: time, config and per-batch caches.
+
+    The session's identity map holds objects weakly; the batch keeps strong
+    references to the contacts and users it loaded so steps find them there.
+    """
 
     session: Session
     config: RuntimeConfig
     now: datetime
     live: dict[int, engine.LiveCampaign]
+    careful: bool = True
+    contacts: dict[int, Contact] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
     steps: int = 0
     # Round-robin tallies, loaded once per batch and kept current as we assign.
     task_tally: dict[int, int] | None = None
     owner_tally: dict[int, int] | None = None
+    # Open tasks per user and due day (seed 002 capacity), loaded once per user per batch.
+    day_load: dict[int, dict[date, int]] = field(default_factory=dict)
     zones: dict[str, ZoneInfo] = field(default_factory=dict)
 
     def zone(self, name: str) -> ZoneInfo:
@@ -122,8 +131,37 @@ class Batch:
             self.zones[name] = zone
         return zone
 
+    def load_users(self) -> None:
+        """Load every user once (there are few; steps look them up by id)."""
+        if not self.users:
+            self.users = {u.id: u for u in self.session.scalars(select(User))}
 
-def _due_query(now: datetime) -> Select[tuple[SequenceRun]]:
+    def first_day_with_room(self, user: User, wanted: date) -> date:
+        """`runtime.tasks.first_day_with_room`, from counts loaded once per batch."""
+        load = self.day_load.get(user.id)
+        if load is None:
+            load = self.day_load[user.id] = {
+                day: int(n)
+                for day, n in self.session.execute(
+                    select(Task.due_date, func.count())
+                    .where(
+                        Task.assignee_id == user.id,
+                        Task.completed_at.is_(None),
+                        Task.due_date >= self.now.date() - timedelta(days=1),
+                    )
+                    .group_by(Task.due_date)
+                )
+                if day is not None
+            }
+        horizon = wanted + timedelta(days=task_service.MAX_DAYS_AHEAD)
+        day = wanted
+        while load.get(day, 0) >= user.daily_task_capacity and day < horizon:
+            day += timedelta(days=1)
+        return day
+
+
+def _due_query(now: datetime) -> Select[t.Any]:
+    """Due, active runs of live campaigns whose lease is free or expired, oldest first."""
     return (
         select(SequenceRun)
         .join(Campaign, Campaign.id == SequenceRun.campaign_id)
@@ -137,6 +175,10 @@ def _due_query(now: datetime) -> Select[tuple[SequenceRun]]:
     )
 
 
+class _RedoCarefully(Exception):
+    """A step failed in the optimistic pass: redo the batch with a SAVEPOINT per step."""
+
+
 def run_due(
     session_factory: sessionmaker[Session],
     *,
@@ -145,6 +187,12 @@ def run_due(
     now: datetime | None = None,
 ) -> int:
     """Claim up to ``config.batch_size`` due runs, execute them, commit once.
+
+    The batch first runs optimistically, without a SAVEPOINT per step (they
+    cost more than the steps). If any step raises, that whole transaction is
+    rolled back and the batch is claimed and run again with a SAVEPOINT per
+    action step, so the failing step alone is undone and retried later: the
+    result is the same as if every step had always had its own SAVEPOINT.
 
     Args:
         session_factory: sessions bound to the runtime database.
@@ -159,66 +207,98 @@ def run_due(
     with session_factory() as session:
         dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return _run_due_leased(session_factory, worker_id, config, now)
-    with session_factory() as session:
-        try:
-            runs = list(session.scalars(_due_query(now).limit(config.batch_size)))
-            if not runs:
+        ids = _claim_leased(session_factory, worker_id, config, now)
+        if not ids:
+            return 0
+    for careful in (False, True):
+        with session_factory() as session:
+            try:
+                if dialect == "postgresql":
+                    processed = _execute_leased(session, ids, worker_id, config, now, careful)
+                else:
+                    processed = _execute_single_writer(session, config, now, careful)
+                if processed:
+                    maybe_crash("after_claim")
+                session.commit()
+            except _RedoCarefully:
                 session.rollback()
-                return 0
-            _execute_batch(session, runs, config, now)
-            maybe_crash("after_claim")
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-    maybe_crash("after_commit")
+                continue
+            except BaseException:
+                session.rollback()
+                raise
+        if processed:
+            maybe_crash("after_commit")
+        return processed
+    raise AssertionError("unreachable: the careful pass never asks for a redo")
+
+
+def _execute_single_writer(
+    session: Session, config: RuntimeConfig, now: datetime, careful: bool
+) -> int:
+    """SQLite: claim and execute in this one (BEGIN IMMEDIATE) transaction."""
+    runs = list(session.scalars(_due_query(now).limit(config.batch_size)))
+    if runs:
+        _execute_batch(session, runs, config, now, careful)
     return len(runs)
 
 
-def _run_due_leased(
+def _claim_leased(
     session_factory: sessionmaker[Session], worker_id: str, config: RuntimeConfig, now: datetime
-) -> int:
-    """PostgreSQL: claim with SKIP LOCKED + lease, then execute under row locks."""
+) -> list[int]:
+    """PostgreSQL: take due rows nobody else holds (SKIP LOCKED) and lease them, then commit."""
     with session_factory() as session:
-        ids = list(session.scalars(
-            _due_query(now).with_only_columns(SequenceRun.id)
-            .limit(config.batch_size).with_for_update(skip_locked=True, of=SequenceRun)
-        ))
-        if not ids:
-            session.rollback()
-            return 0
-        session.execute(
-            update(SequenceRun).where(SequenceRun.id.in_(ids))
-            .values(lease_owner=worker_id, lease_until=now + timedelta(seconds=config.lease_seconds)),
-            execution_options={"synchronize_session": False},
+        ids = list(
+            session.scalars(
+                _due_query(now)
+                .with_only_columns(SequenceRun.id)
+                .limit(config.batch_size)
+                .with_for_update(skip_locked=True, of=SequenceRun)
+            )
         )
-        session.commit()
-    with session_factory() as session:
-        try:
-            # Re-check: the lease may have expired and been taken in between.
-            runs = list(session.scalars(
-                select(SequenceRun)
-                .join(Campaign, Campaign.id == SequenceRun.campaign_id)
-                .where(SequenceRun.id.in_(ids), SequenceRun.lease_owner == worker_id,
-                       SequenceRun.status == "active", Campaign.status == "live")
-                .order_by(SequenceRun.due_at, SequenceRun.id)
-                .with_for_update(of=SequenceRun)
-            ))
-            if runs:
-                _execute_batch(session, runs, config, now)
-            # Release every lease we still hold, including runs dropped above.
+        if ids:
             session.execute(
                 update(SequenceRun)
-                .where(SequenceRun.id.in_(ids), SequenceRun.lease_owner == worker_id)
-                .values(lease_owner=None, lease_until=None),
+                .where(SequenceRun.id.in_(ids))
+                .values(
+                    lease_owner=worker_id, lease_until=now + timedelta(seconds=config.lease_seconds)
+                ),
+                execution_options={"synchronize_session": False},
             )
-            maybe_crash("after_claim")
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-    maybe_crash("after_commit")
+        session.commit()
+    return ids
+
+
+def _execute_leased(
+    session: Session,
+    ids: list[int],
+    worker_id: str,
+    config: RuntimeConfig,
+    now: datetime,
+    careful: bool,
+) -> int:
+    """PostgreSQL: lock the claimed rows whose lease is still ours, execute, release the leases."""
+    runs = list(
+        session.scalars(
+            select(SequenceRun)
+            .join(Campaign, Campaign.id == SequenceRun.campaign_id)
+            .where(
+                SequenceRun.id.in_(ids),
+                SequenceRun.lease_owner == worker_id,
+                SequenceRun.status == "active",
+                Campaign.status == "live",
+            )
+            .order_by(SequenceRun.due_at, SequenceRun.id)
+            .with_for_update(of=SequenceRun)
+        )
+    )
+    if runs:
+        _execute_batch(session, runs, config, now, careful)
+    # Release every lease we still hold, including rows dropped by the re-check.
+    session.execute(
+        update(SequenceRun)
+        .where(SequenceRun.id.in_(ids), SequenceRun.lease_owner == worker_id)
+        .values(lease_owner=None, lease_until=None),
+    )
     return len(runs)
 
 
@@ -229,7 +309,8 @@ def reap_leases(session_factory: sessionmaker[Session], now: datetime | None = N
     with session_factory() as session:
         for model in (SequenceRun, OutboxMessage):
             result = session.execute(
-                update(model).where(model.lease_until.is_not(None), model.lease_until < now)
+                update(model)
+                .where(model.lease_until.is_not(None), model.lease_until < now)
                 .values(lease_owner=None, lease_until=None),
                 execution_options={"synchronize_session": False},
             )
@@ -238,18 +319,33 @@ def reap_leases(session_factory: sessionmaker[Session], now: datetime | None = N
     return freed
 
 
-def _execute_batch(session: Session, runs: list[SequenceRun], config: RuntimeConfig, now: datetime) -> None:
-    """Execute claimed runs in the caller's transaction."""
+def _execute_batch(
+    session: Session,
+    runs: list[SequenceRun],
+    config: RuntimeConfig,
+    now: datetime,
+    careful: bool = True,
+) -> None:
+    """Execute claimed runs in the caller's transaction (see `run_due` for `careful`)."""
     with engine.pin_live_campaigns(session) as live:
-        batch = Batch(session, config, now, {c.id: c for c in live})
-        # One query loads every contact of the batch into the identity map.
+        batch = Batch(session, config, now, {c.id: c for c in live}, careful=careful)
         contact_ids = {run.contact_id for run in runs}
-        list(session.scalars(select(Contact).where(Contact.id.in_(contact_ids))))
-        for run in runs:
-            run.waiting = False
-            run.lease_owner = None
-            run.lease_until = None
-            advance(session, run, batch)
+        batch.contacts = {
+            c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
+        }
+        batch.load_users()
+        # No autoflush: a flush costs more than most steps. The services flush
+        # where they need ids, record_event flushes before goals are matched,
+        # and advance() flushes before it reads runs; nothing else in a batch
+        # reads rows it has pending.
+        with session.no_autoflush:
+            for run in runs:
+                # Assign only real changes: each one costs an UPDATE.
+                if run.waiting:
+                    run.waiting = False
+                if run.lease_owner is not None:
+                    run.lease_owner = run.lease_until = None
+                advance(session, run, batch)
 
 
 # --- one run ---------------------------------------------------------------------------
@@ -258,7 +354,6 @@ def _execute_batch(session: Session, runs: list[SequenceRun], config: RuntimeCon
 def advance(session: Session, run: SequenceRun, batch: Batch) -> None:
     """Execute a run's steps up to the next future timer, a failure or the end."""
     now = batch.now
-    campaign = batch.live.get(run.campaign_id)
     compiled = engine.load_compiled(session, run.version_id)
     spec = compiled.sequences.get(run.node_id)
     if spec is None:
@@ -266,58 +361,92 @@ def advance(session: Session, run: SequenceRun, batch: Batch) -> None:
         return
     ctx = RunContext(session, run, batch)
     steps = spec.steps
-    touched = parked = False
-    while run.status == "active" and run.step_index < len(steps):
-        step = steps[run.step_index]
-        ctx.step_id = step.id
-        ctx.detail = {}
-        touched = True
-        try:
-            kind = step_type(step.type)
-            config = engine.parsed_step_config(run.version_id, run.node_id, step)
-        except Exception as exc:  # unknown type or bad config: retrying won't help, but report it
-            _retry_or_fail(session, run, step, exc, batch)
-            break
-        if isinstance(kind, TimerStep):
+    # The position lives in a local until the run stops moving: writing it per
+    # step would flush one UPDATE per step at each savepoint.
+    index = run.step_index
+    parked = False
+    try:
+        while run.status == "active" and index < len(steps):
+            step = steps[index]
+            ctx.step_id = step.id
             try:
-                due = kind.due_at(ctx, config)
+                kind = step_type(step.type)
+                config = engine.parsed_step_config(run.version_id, run.node_id, step)
+                if isinstance(kind, TimerStep):
+                    due = kind.due_at(ctx, config)
+                    index += 1
+                    if due is not None and due > now:
+                        run.due_at, run.waiting, parked = due, True, True
+                        break
+                    continue
+                if batch.careful:
+                    _run_action(session, t.cast(ActionStep[t.Any], kind), ctx, config)
+                else:
+                    t.cast(ActionStep[t.Any], kind).execute(ctx, config)
+                    _apply_pending(ctx)
             except Exception as exc:
+                if not batch.careful:
+                    raise _RedoCarefully(f"step {step.id} of run {run.id}") from exc
                 _retry_or_fail(session, run, step, exc, batch)
                 break
-            run.step_index += 1
-            if due is not None and due > now:
-                run.due_at, run.waiting, parked = due, True, True
-                break
-            continue
-        notices = session.info.setdefault("notices", [])
-        mark = len(notices)
-        try:
-            with session.begin_nested():
-                t.cast(ActionStep[t.Any], kind).execute(ctx, config)
-        except Exception as exc:
-            del session.info.setdefault("notices", [])[mark:]  # nothing happened: announce nothing
-            _retry_or_fail(session, run, step, exc, batch)
-            break
-        batch.steps += 1
-        run.step_index += 1
-        if run.attempts:
-            run.attempts, run.last_error = 0, None
-        if ctx.detail:
-            session.add(StepLog(run_id=run.id, step_id=step.id, step_type=step.type, status="skipped",
-                                attempt=1, detail=ctx.detail, at=now))
-        # A goal the step satisfied may have stopped this very run: the loop
-        # condition re-reads run.status, which the engine's UPDATE refreshed.
+            batch.steps += 1
+            index += 1
+            if run.attempts:
+                run.attempts, run.last_error = 0, None
+            if ctx.detail:
+                session.add(
+                    StepLog(
+                        run_id=run.id,
+                        step_id=step.id,
+                        step_type=step.type,
+                        status="skipped",
+                        attempt=1,
+                        detail=ctx.detail,
+                        at=now,
+                    )
+                )
+                ctx.detail = {}
+            # A goal the step satisfied may have stopped this very run: the loop
+            # condition re-reads run.status, which the engine's UPDATE refreshed.
+    finally:
+        if run.step_index != index:
+            run.step_index = index
     # A trailing timer parks the run; it completes when it comes due.
-    if run.status == "active" and run.step_index >= len(steps) and not parked:
+    if run.status == "active" and index >= len(steps) and not parked:
         run.status, run.ended_at, run.due_at, run.waiting = "completed", now, None, False
+        campaign = batch.live.get(run.campaign_id)
         allow = campaign.allow_reentry if campaign is not None else False
-        engine.start_next_sequences(session, run, compiled, allow, now)
-        touched = True
-    if touched:
-        engine.hint_stats(session, run.campaign_id)
+        if compiled.next_sequences.get(run.node_id):
+            session.flush()  # the re-entry check reads this contact's runs
+            engine.start_next_sequences(session, run, compiled, allow, now)
+    engine.hint_stats(session, run.campaign_id)
 
 
-def _retry_or_fail(session: Session, run: SequenceRun, step: StepSpec, exc: BaseException, batch: Batch) -> None:
+def _run_action(session: Session, kind: ActionStep[t.Any], ctx: RunContext, config: t.Any) -> None:
+    """Run one action in a SAVEPOINT: on error nothing of it remains, not even its notices."""
+    notices = session.info.setdefault("notices", [])
+    mark = len(notices)
+    ctx.pending.clear()
+    try:
+        with session.begin_nested():
+            kind.execute(ctx, config)
+    except Exception:
+        del session.info.setdefault("notices", [])[mark:]
+        ctx.pending.clear()
+        raise
+    _apply_pending(ctx)
+
+
+def _apply_pending(ctx: RunContext) -> None:
+    """The step committed: apply its batch-cache updates."""
+    for commit_tally in ctx.pending:
+        commit_tally()
+    ctx.pending.clear()
+
+
+def _retry_or_fail(
+    session: Session, run: SequenceRun, step: StepSpec, exc: BaseException, batch: Batch
+) -> None:
     """Count a failed attempt: retry later with backoff, or fail the run for good."""
     now = batch.now
     run.attempts = (run.attempts or 0) + 1
@@ -331,8 +460,17 @@ def _retry_or_fail(session: Session, run: SequenceRun, step: StepSpec, exc: Base
         run.due_at, run.waiting = now + backoff(run.attempts), False
         status = "retry"
         log.warning("run %s attempt %s: %s", run.id, run.attempts, error)
-    session.add(StepLog(run_id=run.id, step_id=step.id, step_type=step.type, status=status,
-                        attempt=run.attempts, detail={"error": error}, at=now))
+    session.add(
+        StepLog(
+            run_id=run.id,
+            step_id=step.id,
+            step_type=step.type,
+            status=status,
+            attempt=run.attempts,
+            detail={"error": error},
+            at=now,
+        )
+    )
     engine.hint_stats(session, run.campaign_id)
 
 
@@ -360,12 +498,15 @@ class _MergeValues(Mapping[str, object]):
             opp = ctx.opportunity(fallback=False)
             if opp is not None:
                 stage = ctx.session.get(Stage, opp.stage_id)
-                values.update({
-                    "opportunity.title": opp.title, "opportunity.value": opp.value,
-                    "opportunity.stage": stage.name if stage else "",
-                })
+                values.update(
+                    {
+                        "opportunity.title": opp.title,
+                        "opportunity.value": opp.value,
+                        "opportunity.stage": stage.name if stage else "",
+                    }
+                )
             owner_id = ctx.owner_id()
-            owner = ctx.session.get(User, owner_id) if owner_id is not None else None
+            owner = ctx.user(owner_id)
             if owner is not None:
                 values.update({"owner.name": owner.name, "owner.email": owner.email})
             self._values = values
@@ -392,20 +533,32 @@ class RunContext:
         self.contact_id = run.contact_id
         self.step_id = ""
         self.detail: dict[str, t.Any] = {}  # non-empty: the step was skipped, and why
+        # Batch-cache updates that apply only if the step's savepoint commits.
+        self.pending: list[t.Callable[[], None]] = []
         self._merge: _MergeValues | None = None
 
     # -- reading ------------------------------------------------------------------
 
     @property
     def contact(self) -> Contact:
-        """The run's contact (from the batch's identity map)."""
-        contact = self.session.get(Contact, self.contact_id)
+        """The run's contact (loaded with the batch)."""
+        contact = self.batch.contacts.get(self.contact_id)
         if contact is None:
-            raise LookupError(f"contact {self.contact_id} is gone")
+            contact = self.session.get(Contact, self.contact_id)
+            if contact is None:
+                raise LookupError(f"contact {self.contact_id} is gone")
+            self.batch.contacts[self.contact_id] = contact
         return contact
 
+    def user(self, user_id: int | None) -> User | None:
+        """A user by id (loaded with the batch)."""
+        if user_id is None:
+            return None
+        self.batch.load_users()
+        return self.batch.users.get(user_id) or self.session.get(User, user_id)
+
     def opportunity(self, *, fallback: bool = True) -> Opportunity | None:
-        """The run's opportunity; with `fallback`, else the contact's latest one (then bound to the run)."""
+        """The run's opportunity, else (with `fallback`) the contact's latest, bound to the run."""
         if self.run.opportunity_id is not None:
             opp = self.session.get(Opportunity, self.run.opportunity_id)
             if opp is not None:
@@ -413,8 +566,10 @@ class RunContext:
         if not fallback:
             return None
         opp = self.session.scalar(
-            select(Opportunity).where(Opportunity.contact_id == self.contact_id)
-            .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc()).limit(1)
+            select(Opportunity)
+            .where(Opportunity.contact_id == self.contact_id)
+            .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
+            .limit(1)
         )
         if opp is not None:
             self.run.opportunity_id = opp.id
@@ -465,7 +620,9 @@ class RunContext:
         """Remove a tag."""
         contact_service.remove_tag(self.session, SYSTEM, self.contact_id, tag, source="campaign")
 
-    def create_task(self, title: str, description: str, assignee: str | int, due_in_days: int) -> None:
+    def create_task(
+        self, title: str, description: str, assignee: str | int, due_in_days: int
+    ) -> None:
         """Create a task; its due day is the first with room for the assignee (seed 002)."""
         if assignee == "owner":
             assignee_id = self.owner_id()
@@ -473,10 +630,25 @@ class RunContext:
             assignee_id = self._round_robin_task_assignee()
         else:
             assignee_id = int(assignee)
+        due = self._today() + timedelta(days=due_in_days)
+        user = self.user(assignee_id)
+        if user is not None:
+            # Seed 002: the first day with room, from the batch's counts (which
+            # the service would re-query per task); counted once the step commits.
+            due = self.batch.first_day_with_room(user, due)
+            load = self.batch.day_load[user.id]
+            self.pending.append(lambda: load.__setitem__(due, load.get(due, 0) + 1))
         task_service.create_task(
-            self.session, SYSTEM, title=title, description=description, assignee_id=assignee_id,
-            due_date=self._today() + timedelta(days=due_in_days), contact_id=self.contact_id,
-            opportunity_id=self.run.opportunity_id, spread_by_capacity=True, source="campaign",
+            self.session,
+            SYSTEM,
+            title=title,
+            description=description,
+            assignee_id=assignee_id,
+            due_date=due,
+            contact_id=self.contact_id,
+            opportunity_id=self.run.opportunity_id,
+            spread_by_capacity=False,
+            source="campaign",
         )
 
     def _round_robin_task_assignee(self) -> int | None:
@@ -485,16 +657,19 @@ class RunContext:
         if batch.task_tally is None:
             tasks = (
                 select(Task.assignee_id, func.count().label("n"))
-                .where(Task.source == "campaign").group_by(Task.assignee_id).subquery()
+                .where(Task.source == "campaign")
+                .group_by(Task.assignee_id)
+                .subquery()
             )
             batch.task_tally = {
-                uid: int(n) for uid, n in self.session.execute(
+                uid: int(n)
+                for uid, n in self.session.execute(
                     select(User.id, func.coalesce(tasks.c.n, 0))
                     .outerjoin(tasks, tasks.c.assignee_id == User.id)
                     .where(User.role == "rep", User.active.is_(True))
                 )
             }
-        return _pick(batch.task_tally)
+        return self._pick(batch.task_tally)
 
     def _round_robin_owner(self) -> int | None:
         """The active rep owning the fewest contacts (ties: lowest id)."""
@@ -502,32 +677,62 @@ class RunContext:
         if batch.owner_tally is None:
             owned = (
                 select(Contact.owner_id, func.count().label("n"))
-                .where(Contact.owner_id.is_not(None)).group_by(Contact.owner_id).subquery()
+                .where(Contact.owner_id.is_not(None))
+                .group_by(Contact.owner_id)
+                .subquery()
             )
             batch.owner_tally = {
-                uid: int(n) for uid, n in self.session.execute(
+                uid: int(n)
+                for uid, n in self.session.execute(
                     select(User.id, func.coalesce(owned.c.n, 0))
                     .outerjoin(owned, owned.c.owner_id == User.id)
                     .where(User.role == "rep", User.active.is_(True))
                 )
             }
-        return _pick(batch.owner_tally)
+        return self._pick(batch.owner_tally)
+
+    def _pick(self, tally: dict[int, int]) -> int | None:
+        """The id with the lowest count (ties: lowest id), counted once the step commits."""
+        if not tally:
+            return None
+        chosen = min(tally, key=lambda uid: (tally[uid], uid))
+        self.pending.append(lambda: tally.__setitem__(chosen, tally[chosen] + 1))
+        return chosen
 
     def create_note(self, body: str) -> None:
         """Record a note on the contact (and the run's opportunity)."""
-        self.session.add(Note(
-            body=body, contact_id=self.contact_id, opportunity_id=self.run.opportunity_id,
-            author_id=None, source="campaign", created_at=self.now,
-        ))
+        self.session.add(
+            Note(
+                body=body,
+                contact_id=self.contact_id,
+                opportunity_id=self.run.opportunity_id,
+                author_id=None,
+                source="campaign",
+                created_at=self.now,
+            )
+        )
         if self.run.opportunity_id is not None:
-            announce(self.session, f"opportunity:{self.run.opportunity_id}", "opportunity_changed",
-                     {"opportunity_id": self.run.opportunity_id, "change": "note"})
+            announce(
+                self.session,
+                f"opportunity:{self.run.opportunity_id}",
+                "opportunity_changed",
+                {"opportunity_id": self.run.opportunity_id, "change": "note"},
+            )
 
-    def create_opportunity(self, pipeline_id: int, stage_id: int, title: str, value: float | None) -> None:
-        """Create an opportunity (source=campaign: satisfies 'moved into' its stage); the run then acts on it."""
+    def create_opportunity(
+        self, pipeline_id: int, stage_id: int, title: str, value: float | None
+    ) -> None:
+        """Create an opportunity (source=campaign); later steps of the run act on it."""
         opp = opportunity_service.create_opportunity(
-            self.session, SYSTEM, title=title, contact_id=self.contact_id, pipeline_id=pipeline_id,
-            stage_id=stage_id, owner_id=self.contact.owner_id, value=value, source="campaign",
+            self.session,
+            SYSTEM,
+            title=title,
+            contact_id=self.contact_id,
+            pipeline_id=pipeline_id,
+            stage_id=stage_id,
+            owner_id=self.contact.owner_id,
+            value=value,
+            source="campaign",
             campaign_id=self.run.campaign_id,
         )
         self.run.opportunity_id = opp.id
@@ -548,18 +753,23 @@ class RunContext:
         if user_id is None:
             self.detail = {"reason": "no active rep to assign"}
             return
-        if self.session.get(User, user_id) is None:
+        if self.user(user_id) is None:
             raise LookupError(f"user {user_id} does not exist")
         self.contact.owner_id = user_id
         opp = self.opportunity(fallback=False)
         if opp is not None and opp.owner_id != user_id:
-            opportunity_service.update_opportunity(self.session, SYSTEM, opp.id, {"owner_id": user_id})
-        if self.batch.owner_tally is not None and user_id in self.batch.owner_tally:
-            self.batch.owner_tally[user_id] += 1
+            opportunity_service.update_opportunity(
+                self.session, SYSTEM, opp.id, {"owner_id": user_id}
+            )
+        tally = self.batch.owner_tally
+        if user != "round_robin" and tally is not None and user_id in tally:
+            self.pending.append(lambda: tally.__setitem__(user_id, tally[user_id] + 1))
 
     def set_field(self, field: str, value: object) -> None:
         """Set a custom field of the contact."""
-        contact_service.update_contact(self.session, SYSTEM, self.contact_id, {"fields": {field: value}})
+        contact_service.update_contact(
+            self.session, SYSTEM, self.contact_id, {"fields": {field: value}}
+        )
 
     def notify_user(self, user: str | int, message: str) -> None:
         """Leave an in-app notification for the owner or a user (pushed live after commit)."""
@@ -567,38 +777,57 @@ class RunContext:
         if user_id is None:
             self.detail = {"reason": "the contact has no owner to notify"}
             return
-        note = Notification(user_id=user_id, message=message, contact_id=self.contact_id, created_at=self.now)
+        note = Notification(
+            user_id=user_id, message=message, contact_id=self.contact_id, created_at=self.now
+        )
         self.session.add(note)
         self.session.flush()
-        announce(self.session, f"user:{user_id}", "notification",
-                 {"notification_id": note.id, "contact_id": self.contact_id})
+        announce(
+            self.session,
+            f"user:{user_id}",
+            "notification",
+            {"notification_id": note.id, "contact_id": self.contact_id},
+        )
 
     def enqueue_email(self, subject: str, body: str) -> None:
         """Queue an email to the contact in the outbox (once per run and step)."""
         contact = self.contact
         key = outbox_key(self.run.id, self.step_id)
         escaped = html.escape(body, quote=True).replace("\n", "<br>\n")
-        self._enqueue(key, "email", {
-            "to": contact.email, "to_name": contact.name, "subject": subject,
-            "text": body, "body": escaped, "message_id": message_id(key),
-        })
+        self._enqueue(
+            key,
+            "email",
+            {
+                "to": contact.email,
+                "to_name": contact.name,
+                "subject": subject,
+                "text": body,
+                "body": escaped,
+                "message_id": message_id(key),
+            },
+        )
 
     def enqueue_http_post(self, url: str, payload: dict[str, t.Any]) -> None:
         """Queue an HTTP POST in the outbox (once per run and step)."""
-        self._enqueue(outbox_key(self.run.id, self.step_id), "http_post", {"url": url, "json": payload})
+        self._enqueue(
+            outbox_key(self.run.id, self.step_id), "http_post", {"url": url, "json": payload}
+        )
 
     def _enqueue(self, key: str, kind: str, payload: dict[str, t.Any]) -> None:
-        engine.insert_ignore(self.session, OutboxMessage, {
-            "idempotency_key": key, "kind": kind, "contact_id": self.contact_id, "run_id": self.run.id,
-            "campaign_id": self.run.campaign_id, "payload": payload, "status": "pending", "attempts": 0,
-            "next_attempt_at": self.now, "created_at": self.now,
-        }, ["idempotency_key"])
-
-
-def _pick(tally: dict[int, int]) -> int | None:
-    """The id with the lowest count (ties: lowest id); counts it as assigned."""
-    if not tally:
-        return None
-    chosen = min(tally, key=lambda uid: (tally[uid], uid))
-    tally[chosen] += 1
-    return chosen
+        engine.insert_ignore(
+            self.session,
+            OutboxMessage,
+            {
+                "idempotency_key": key,
+                "kind": kind,
+                "contact_id": self.contact_id,
+                "run_id": self.run.id,
+                "campaign_id": self.run.campaign_id,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": self.now,
+                "created_at": self.now,
+            },
+            ["idempotency_key"],
+        )

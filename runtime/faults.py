@@ -35,7 +35,9 @@ def armed_points() -> frozenset[str]:
     points = frozenset(p.strip() for p in raw.split(",") if p.strip())
     unknown = points - POINTS
     if unknown:
-        raise ValueError(f"{ENV} names unknown fault points: {sorted(unknown)}; known: {sorted(POINTS)}")
+        raise ValueError(
+            f"{ENV} names unknown fault points: {sorted(unknown)}; known: {sorted(POINTS)}"
+        )
     return points
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import selectinload
@@ -15,6 +16,7 @@ from models import ChecklistItem
 from models import Opportunity
 from models import Pipeline
 from models import Stage
+from models import StageMove
 from models import clock
 from models.pipelines import PIPELINE_KINDS
 from runtime.access import Actor
@@ -116,6 +118,7 @@ def create_pipeline(
     for spec in specs:
         _add_stage(session, pipeline, spec)
     session.flush()
+    pipeline.stages.sort(key=lambda stage: stage.number)  # as a fresh load orders them
     return pipeline
 
 
@@ -174,12 +177,17 @@ def update_stage(session: Session, actor: Actor, stage_id: int, changes: dict[st
 
 
 def delete_stage(session: Session, actor: Actor, stage_id: int) -> None:
-    """Delete an empty stage; refused while opportunities sit in it."""
+    """Delete an empty stage; refused while opportunities sit in it or history refers to it."""
     require_role(actor, "admin")
     stage = get_stage(session, stage_id)
     count = session.scalar(select(func.count()).select_from(Opportunity).where(Opportunity.stage_id == stage_id)) or 0
     if count:
         raise Conflict(f"{count} opportunities are in this stage", code="stage_not_empty", details={"count": count})
+    moves = session.scalar(select(func.count()).select_from(StageMove).where(
+        or_(StageMove.from_stage_id == stage_id, StageMove.to_stage_id == stage_id))) or 0
+    if moves:
+        raise Conflict("the sales history refers to this stage; rename it instead", code="stage_in_history",
+                       details={"moves": moves})
     session.delete(stage)
     session.flush()
 

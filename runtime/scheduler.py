@@ -14,6 +14,9 @@ Invariants:
       now, or, when a tick is already running or already kicked, leaves a flag
       that the running tick checks before it finishes, so work committed
       while a tick is mid-way is picked up by another pass of that same tick.
+    * A tick that executed anything kicks the relay at once (unless it is
+      already running), so an email step goes out within milliseconds; the
+      relay's interval remains the bound when a kick is skipped.
     * A loop body that raises is logged and retried at its next interval; it
       never kills the scheduler thread.
     * The worker id (``host:pid:random``) is unique per process and names the
@@ -28,12 +31,14 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
+from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
+from apscheduler.schedulers import SchedulerNotRunningError  # type: ignore[import-untyped]
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
@@ -78,6 +83,7 @@ class RuntimeLoops:
         self._lock = threading.Lock()
         self._ticking = False
         self._kicked = False
+        self._relaying = False
         self._wake_pending = False
         self._stopping = threading.Event()
         self._started = False
@@ -85,7 +91,7 @@ class RuntimeLoops:
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=len(LOOPS))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-            timezone=timezone.utc,
+            timezone=UTC,
         )
 
     # -- lifecycle -------------------------------------------------------------------
@@ -99,7 +105,7 @@ class RuntimeLoops:
         """(Re)create the loop jobs, start the scheduler thread, register the waker."""
         if self._started:
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         jobs: list[tuple[str, Callable[[], None], float, bool]] = [
             ("tick", self.tick, self.config.tick_seconds, True),
             ("relay", self.relay, self.config.relay_seconds, True),
@@ -118,6 +124,10 @@ class RuntimeLoops:
                 replace_existing=True,
                 **first,
             )
+        for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
+            quiet = logging.getLogger(name)
+            if quiet.level == logging.NOTSET:  # "Running job …" every second is noise, not news
+                quiet.setLevel(logging.WARNING)
         self._scheduler.start()
         self._started = True
         notices.add_waker(self.wake)
@@ -142,11 +152,12 @@ class RuntimeLoops:
                 return
             self._kicked = True
         try:
-            self._scheduler.modify_job("tick", next_run_time=datetime.now(timezone.utc))
-        except Exception:  # shutting down: the next start runs the tick at once anyway
+            self._scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
+        except Exception as exc:  # never fail the caller's commit: the interval still runs the tick
             with self._lock:
                 self._kicked = False
-            log.debug("wake ignored: scheduler not running", exc_info=True)
+            expected = isinstance(exc, (JobLookupError, SchedulerNotRunningError))
+            log.log(logging.DEBUG if expected else logging.ERROR, "wake failed", exc_info=True)
 
     # -- loop bodies -----------------------------------------------------------------
 
@@ -159,7 +170,8 @@ class RuntimeLoops:
             while not self._stopping.is_set():
                 with self._lock:
                     self._wake_pending = False
-                self._guard("tick", self._drain_runs)
+                if self._guard("tick", self._drain_runs):
+                    self._kick_relay()  # steps may have written outbox rows: deliver them now
                 with self._lock:
                     if not self._wake_pending or self._stopping.is_set():
                         self._ticking = False
@@ -191,7 +203,13 @@ class RuntimeLoops:
                     break
             return total
 
-        self._guard("relay", drain)
+        with self._lock:
+            self._relaying = True
+        try:
+            self._guard("relay", drain)
+        finally:
+            with self._lock:
+                self._relaying = False
 
     def reap(self) -> None:
         """Free expired leases (of workers that died holding them)."""
@@ -215,12 +233,28 @@ class RuntimeLoops:
         self.check_overdue()
         return {name: self.processed[name] - before[name] for name in LOOPS}
 
-    def _guard(self, name: str, body: Callable[[], int]) -> None:
+    def _kick_relay(self) -> None:
+        with self._lock:
+            if self._relaying or not self.running:
+                return
+            self._relaying = True  # reset by relay(); stops a second kick before it starts
+        try:
+            self._scheduler.modify_job("relay", next_run_time=datetime.now(UTC))
+        except Exception as exc:  # not started (run_once) or shutting down: the interval covers it
+            with self._lock:
+                self._relaying = False
+            expected = isinstance(exc, (JobLookupError, SchedulerNotRunningError))
+            log.log(
+                logging.DEBUG if expected else logging.ERROR, "relay kick failed", exc_info=True
+            )
+
+    def _guard(self, name: str, body: Callable[[], int]) -> int:
         try:
             n = body()
         except Exception:  # the database may be briefly away: try again next interval
             log.exception("%s loop failed", name)
-            return
+            return 0
         with self._lock:
             self.counts[name] += 1
             self.processed[name] += n
+        return n

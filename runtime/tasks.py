@@ -58,6 +58,8 @@ def create_task(
     source: str = "user",
 ) -> Task:
     """Create a task; `spread_by_capacity` moves it to the first day with room."""
+    if actor.role == "marketer":
+        raise Forbidden("marketers cannot create tasks")
     if not title.strip():
         raise Invalid("a task needs a title", code="empty_title", details={"field": "title"})
     assignee = None

@@ -49,7 +49,7 @@ def safe_url(url: str) -> str:
 
 def install_redis_publisher(redis_url: str) -> Any:
     """Publish notices to Socket.IO clients through Redis; return the manager."""
-    import socketio  # python-socketio, not Flask-SocketIO
+    import socketio  # type: ignore[import-untyped]  # python-socketio, not Flask-SocketIO
 
     manager = socketio.RedisManager(redis_url, write_only=True)
 
@@ -68,9 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--once", action="store_true", help="run every loop once, then exit")
     parser.add_argument("--tick-seconds", type=float, help="interval of the tick (default 1)")
-    parser.add_argument("--relay-seconds", type=float, help="interval of the outbox relay (default 1)")
-    parser.add_argument("--lease-seconds", type=float, help="lease length of claimed rows (default 60)")
-    parser.add_argument("--batch-size", type=int, help="runs or outbox rows per batch (default 200)")
+    parser.add_argument(
+        "--relay-seconds", type=float, help="interval of the outbox relay (default 1)"
+    )
+    parser.add_argument(
+        "--lease-seconds", type=float, help="lease length of claimed rows (default 60)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, help="runs or outbox rows per batch (default 200)"
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser
 
@@ -103,11 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config.redis_url:
         install_redis_publisher(config.redis_url)
     loops = RuntimeLoops(factory, config)
+    smtp = safe_url(config.smtp_url) if config.smtp_url else "(none: emails held in the outbox)"
+    redis = safe_url(config.redis_url) if config.redis_url else "(none: live pushes dropped)"
     print(
         f"stagecraft worker {loops.worker_id}\n"
         f"  database {safe_url(config.database_url)}\n"
-        f"  smtp     {safe_url(config.smtp_url) if config.smtp_url else '(none: emails held in the outbox)'}\n"
-        f"  redis    {safe_url(config.redis_url) if config.redis_url else '(none: live pushes dropped)'}\n"
+        f"  smtp     {smtp}\n"
+        f"  redis    {redis}\n"
         f"  tick {config.tick_seconds:g}s, relay {config.relay_seconds:g}s, "
         f"lease {config.lease_seconds:g}s, batch {config.batch_size}",
         flush=True,
@@ -136,7 +144,9 @@ def _run_until_signalled(loops: RuntimeLoops) -> int:
         print("running (SIGTERM or Ctrl-C stops)", flush=True)
         while not stop.wait(0.5):
             pass
-        print(f"{received[0] if received else 'stop'} received: finishing running batches", flush=True)
+        print(
+            f"{received[0] if received else 'stop'} received: finishing running batches", flush=True
+        )
     finally:
         loops.shutdown(wait=True)
         for sig, handler in previous.items():

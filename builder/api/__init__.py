@@ -7,6 +7,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register every API blueprint."""
+    from builder.api import admin
     from builder.api import auth
     from builder.api import campaigns
     from builder.api import catalog
@@ -18,5 +19,5 @@ def register(app: Flask) -> None:
     from builder.api import tasks
     from builder.api import users
 
-    for module in (auth, users, contacts, pipelines, opportunities, tasks, campaigns, catalog, events, docs):
+    for module in (auth, admin, users, contacts, pipelines, opportunities, tasks, campaigns, catalog, events, docs):
         app.register_blueprint(module.bp)

@@ -17,12 +17,25 @@ from flask import request
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import ValidationError
+from werkzeug.routing import IntegerConverter
 
 from builder.auth import current_actor
 from runtime.access import Actor
 from runtime.errors import DomainError
 
 PREFIX = "/api/v1"
+MAX_INT = 2**31 - 1
+"""The largest INTEGER PostgreSQL stores (SQLite's is larger): no id can be bigger."""
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` where a number past MAX_INT reads as MAX_INT + 1: an id no row has (404), not an overflow.
+
+    (Refusing the match instead would make werkzeug answer 405 for some methods.)
+    """
+
+    def to_python(self, value: str) -> int:
+        return min(int(value), MAX_INT + 1)
 
 
 class Body(BaseModel):

@@ -148,7 +148,7 @@
         el("span", { class: "card-value" }, money(opp.value)),
         el("span", { class: "card-owner" }, ws.avatar(owner, opp.owner_name), el("span", {}, opp.owner_name || "Unassigned"))),
       el("div", { class: "card-foot" },
-        el("span", { class: "card-days" + (opp.overdue ? " bad" : ""), title: "Days in this stage" }, ws.fmtDays(opp.days_in_stage) + " in stage"),
+        el("span", { class: "card-days" + (opp.overdue ? " bad" : ""), title: "Days in this stage" }, shortDays(opp.days_in_stage) + " in stage"),
         opp.next_action_date
           ? el("span", { class: "card-next" + (late ? " bad" : ""), title: opp.next_action_note || "Next action date" }, "Next: " + ws.fmtDate(opp.next_action_date))
           : el("span", { class: "card-next muted" }, "No next action")),
@@ -173,6 +173,8 @@
     });
     return node;
   }
+
+  const shortDays = (days) => (days < 1 ? "<1d" : `${Math.floor(days)}d`);
 
   function rememberFocus() {
     const active = document.activeElement;

@@ -269,22 +269,32 @@ class ApiActions:
     # --- browser sessions -----------------------------------------------------
 
     def login_session(self, username: str, client: FlaskClient | None = None) -> str:
-        """Log in through the /login form; return the session's CSRF token."""
+        """Log in through the /login form; return the new session's CSRF token."""
         client = client or self.client
         user = self.user(username)
-        page = client.get("/login").get_data(as_text=True)
-        match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert match, "the login form has a CSRF token"
         response = client.post("/login", data={"username": username, "password": user["password"],
-                                               "csrf_token": match.group(1)})
+                                               "csrf_token": csrf_token_of(client)})
         assert response.status_code == 302, response.get_data(as_text=True)
-        return match.group(1)
+        return csrf_token_of(client)
+
+
+def csrf_token_of(client: FlaskClient) -> str:
+    """The CSRF token of the client's session, read from the login form (or a page's meta tag)."""
+    for path in ("/login", "/contacts"):
+        page = client.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page) or re.search(
+            r'name="csrf-token" content="([^"]+)"', page)
+        if match:
+            return match.group(1)
+    raise AssertionError("no page shows a CSRF token")
 
 
 @pytest.fixture
 def api(app: Flask, client: FlaskClient) -> ApiActions:
-    """API helpers bound to this test's app and client."""
-    return ApiActions(app, client)
+    """API helpers bound to this test's app and client (the admin already has a token)."""
+    actions = ApiActions(app, client)
+    actions.token("admin")
+    return actions
 
 
 @pytest.fixture

@@ -76,8 +76,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = _free_port()
     log = open(data_dir / "server.log", "wb")
     args = [sys.executable, "-m", "builder.cli", "serve", "--port", str(port)]
-    if not (ROOT / "runtime" / "scheduler.py").exists():  # until the runtime loops land
-        args.append("--no-runtime")
     proc = subprocess.Popen(args,
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"

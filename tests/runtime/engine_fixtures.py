@@ -1,4 +1,4 @@
-"""Fixtures for the engine/executor tests: a migrated SQLite file per test, a fake clock, a small CRM.
+"""Fixtures for the engine/executor tests: a migrated database per test, a fake clock, a small CRM.
 
 Import the fixtures into a test module with
 ``from tests.runtime.engine_fixtures import *  # noqa: F403``.
@@ -6,6 +6,7 @@ Import the fixtures into a test module with
 
 from __future__ import annotations
 
+import os
 import shutil
 import typing as t
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
@@ -42,7 +45,7 @@ from runtime.contacts import ensure_tag
 from runtime.executor import run_due
 from runtime.pipelines import create_pipeline
 
-__all__ = ["Env", "clock_", "env", "goal", "graph", "seq", "step", "template_db"]
+__all__ = ["Env", "clock_", "env", "goal", "graph", "pg_env", "seq", "step", "template_db"]
 
 ADMIN = Actor(user_id=None, role="admin")
 MONDAY_9 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -68,7 +71,10 @@ def seq(node_id: str, *steps: dict[str, t.Any], name: str = "") -> dict[str, t.A
 
 def graph(nodes: list[dict[str, t.Any]], *edges: str) -> dict[str, t.Any]:
     """A graph; edges written "a>b"."""
-    return {"nodes": nodes, "edges": [{"source": e.split(">")[0], "target": e.split(">")[1]} for e in edges]}
+    return {
+        "nodes": nodes,
+        "edges": [{"source": e.split(">")[0], "target": e.split(">")[1]} for e in edges],
+    }
 
 
 # --- database -------------------------------------------------------------------------
@@ -105,33 +111,51 @@ class Env:
 
     # -- CRM -------------------------------------------------------------------------
 
-    def user(self, username: str, role: str = "rep", capacity: int = 10, active: bool = True) -> User:
+    def user(
+        self, username: str, role: str = "rep", capacity: int = 10, active: bool = True
+    ) -> User:
         """A user (no scrypt: tests don't log in)."""
-        user = User(username=username, name=username.title(), email=f"{username}@example.com", role=role,
-                    password_hash="x", daily_task_capacity=capacity, active=active)
+        user = User(
+            username=username,
+            name=username.title(),
+            email=f"{username}@example.com",
+            role=role,
+            password_hash="x",
+            daily_task_capacity=capacity,
+            active=active,
+        )
         self.session.add(user)
         self.session.flush()
         return user
 
     def contact(self, email: str = "ada@example.com", **kw: t.Any) -> Contact:
         """A contact."""
-        return create_contact(self.session, ADMIN, email, first_name=kw.pop("first_name", "Ada"), **kw)
+        return create_contact(
+            self.session, ADMIN, email, first_name=kw.pop("first_name", "Ada"), **kw
+        )
 
     def stage(self, name: str, pipeline: str = "sales") -> int:
         """A stage id by name in the "sales" or "fulfillment" pipeline."""
         pipeline_id = self.ids[pipeline]
-        stage_id = self.session.scalar(select(Stage.id).where(Stage.pipeline_id == pipeline_id, Stage.name == name))
+        stage_id = self.session.scalar(
+            select(Stage.id).where(Stage.pipeline_id == pipeline_id, Stage.name == name)
+        )
         assert stage_id is not None, name
         return stage_id
 
-    def opportunity(self, contact: Contact, stage: str, *, owner: User | None = None,
-                    pipeline: str = "sales") -> Opportunity:
+    def opportunity(
+        self, contact: Contact, stage: str, *, owner: User | None = None, pipeline: str = "sales"
+    ) -> Opportunity:
         """An opportunity created by hand (source=user)."""
         from runtime.opportunities import create_opportunity
 
         return create_opportunity(
-            self.session, ADMIN, title=f"Deal {contact.first_name}", contact_id=contact.id,
-            pipeline_id=self.ids[pipeline], stage_id=self.stage(stage, pipeline),
+            self.session,
+            ADMIN,
+            title=f"Deal {contact.first_name}",
+            contact_id=contact.id,
+            pipeline_id=self.ids[pipeline],
+            stage_id=self.stage(stage, pipeline),
             owner_id=owner.id if owner else None,
         )
 
@@ -143,8 +167,14 @@ class Env:
 
     # -- campaigns ------------------------------------------------------------------------
 
-    def publish(self, data: dict[str, t.Any], name: str = "Campaign", *, allow_reentry: bool = False,
-                campaign_id: int | None = None) -> Campaign:
+    def publish(
+        self,
+        data: dict[str, t.Any],
+        name: str = "Campaign",
+        *,
+        allow_reentry: bool = False,
+        campaign_id: int | None = None,
+    ) -> Campaign:
         """Create (or update) a campaign's draft and publish it through runtime.campaigns."""
         for node in data["nodes"]:
             for tag in _tags_in(node):
@@ -197,24 +227,26 @@ def _tags_in(node: dict[str, t.Any]) -> list[str]:
     return found
 
 
-@pytest.fixture
-def env(template_db: Path, tmp_path: Path, clock_: FakeClock) -> Iterator[Env]:
-    """A fresh database with an admin, two reps, a marketer, a sales and a fulfillment pipeline."""
-    path = tmp_path / "stagecraft.db"
-    shutil.copy(template_db, path)
-    db = make_engine(f"sqlite:///{path}")
+def _build_env(url: str, clock_: FakeClock) -> Iterator[Env]:
+    db = make_engine(url)
     factory = make_session_factory(db)
     engine.clear_caches()
     notices.clear_publishers()
     session = factory()
-    e = Env(factory, session, clock_, RuntimeConfig(database_url=f"sqlite:///{path}", batch_size=50,
-                                                   account_timezone="UTC", max_attempts=3))
+    e = Env(
+        factory,
+        session,
+        clock_,
+        RuntimeConfig(database_url=url, batch_size=50, account_timezone="UTC", max_attempts=3),
+    )
     e.ids["admin"] = e.user("admin", "admin").id
     e.ids["rep1"] = e.user("rep1").id
     e.ids["rep2"] = e.user("rep2").id
     e.ids["marketer"] = e.user("marketer", "marketer").id
     e.ids["sales"] = create_pipeline(session, ADMIN, "Sales", "sales", template="sales_workflow").id
-    e.ids["fulfillment"] = create_pipeline(session, ADMIN, "Fulfillment", "fulfillment", template="fulfillment").id
+    e.ids["fulfillment"] = create_pipeline(
+        session, ADMIN, "Fulfillment", "fulfillment", template="fulfillment"
+    ).id
     # Checklists are the CRM's business, not the engine's: let every move through.
     for item in session.scalars(select(ChecklistItem)):
         item.required = False
@@ -228,3 +260,29 @@ def env(template_db: Path, tmp_path: Path, clock_: FakeClock) -> Iterator[Env]:
         notices.clear_publishers()
 
 
+@pytest.fixture
+def env(template_db: Path, tmp_path: Path, clock_: FakeClock) -> Iterator[Env]:
+    """A fresh SQLite file: admin, two reps, a marketer, a sales and a fulfillment pipeline."""
+    path = tmp_path / "stagecraft.db"
+    shutil.copy(template_db, path)
+    yield from _build_env(f"sqlite:///{path}", clock_)
+
+
+PG_URL = os.environ.get(
+    "STAGECRAFT_ENGINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/stagecraft_engine_test"
+)
+
+
+@pytest.fixture
+def pg_env(clock_: FakeClock) -> Iterator[Env]:
+    """The same world on PostgreSQL (database stagecraft_engine_test, schema rebuilt per test)."""
+    admin = make_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except OperationalError as exc:  # pragma: no cover - no server on this machine
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    upgrade(admin)
+    admin.dispose()
+    yield from _build_env(PG_URL, clock_)

@@ -1,4 +1,4 @@
-"""Helpers for the relay/scheduler/worker/crash tests: real SMTP and HTTP sinks, databases, campaigns.
+"""Helpers for the relay, scheduler, worker and crash tests: SMTP/HTTP sinks, databases, campaigns.
 
 Everything listens on 127.0.0.1 and every wait is bounded.
 """
@@ -92,8 +92,8 @@ class SmtpSink:
             return Counter(str(m["Message-ID"]) for m in self.messages)
 
 
-@pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
+@pytest.fixture(name="smtp_sink")
+def smtp_sink_fixture() -> Iterator[SmtpSink]:
     """A running SMTP sink on a free loopback port."""
     sink = SmtpSink()
     sink.controller.start()
@@ -111,7 +111,9 @@ class HttpSink:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, t.Any]] = []
-        self.statuses: list[int | tuple[int, dict[str, str]]] = []  # consumed one per request; then 200
+        self.statuses: list[
+            int | tuple[int, dict[str, str]]
+        ] = []  # consumed one per request; then 200
         self.delay = 0.0
         self.lock = threading.Lock()
         sink = self
@@ -123,12 +125,14 @@ class HttpSink:
                 with sink.lock:
                     scripted = sink.statuses.pop(0) if sink.statuses else 200
                     delay = sink.delay
-                    sink.requests.append({
-                        "path": self.path,
-                        "headers": {k.lower(): v for k, v in self.headers.items()},
-                        "json": json.loads(raw) if raw else None,
-                        "answered": scripted,
-                    })
+                    sink.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "json": json.loads(raw) if raw else None,
+                            "answered": scripted,
+                        }
+                    )
                 if delay:
                     time.sleep(delay)
                 status, headers = scripted if isinstance(scripted, tuple) else (scripted, {})
@@ -150,7 +154,9 @@ class HttpSink:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def url(self, path: str = "/hook") -> str:
         """A URL on this sink."""
@@ -162,8 +168,8 @@ class HttpSink:
             return Counter(r["headers"].get("idempotency-key", "") for r in self.requests)
 
 
-@pytest.fixture
-def http_sink() -> Iterator[HttpSink]:
+@pytest.fixture(name="http_sink")
+def http_sink_fixture() -> Iterator[HttpSink]:
     """A running HTTP sink on a free loopback port."""
     sink = HttpSink()
     sink.thread.start()
@@ -186,8 +192,8 @@ def sqlite_db(path: Path) -> tuple[str, Engine, sessionmaker[Session]]:
     return url, engine, make_session_factory(engine)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[tuple[str, Engine, sessionmaker[Session]]]:
+@pytest.fixture(name="db")
+def db_fixture(tmp_path: Path) -> Iterator[tuple[str, Engine, sessionmaker[Session]]]:
     """A fresh migrated SQLite database in tmp_path."""
     url, engine, factory = sqlite_db(tmp_path / "stagecraft.db")
     try:
@@ -201,7 +207,9 @@ def postgres_reachable() -> bool:
     try:
         import psycopg
 
-        psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3).close()
+        psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3
+        ).close()
     except Exception:
         return False
     return True
@@ -211,9 +219,12 @@ def fresh_postgres_db(name: str) -> str:
     """Drop and recreate database `name`; return its URL (schema not yet migrated)."""
     import psycopg
 
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
+    ) as conn:
         conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
             (name,),
         )
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -233,16 +244,29 @@ def sequence_graph(steps: list[dict[str, t.Any]], tag: str = "go") -> dict[str, 
     """A campaign: entry goal 'tag applied' → one sequence of `steps`."""
     return {
         "nodes": [
-            {"id": "g1", "kind": "goal", "type": "tag_applied", "name": f"Tagged {tag}",
-             "config": {"tag": tag}, "position": {"x": 0, "y": 0}},
-            {"id": "s1", "kind": "sequence", "name": "Follow-up", "position": {"x": 200, "y": 0},
-             "steps": [{"id": f"t{i + 1}", **step} for i, step in enumerate(steps)]},
+            {
+                "id": "g1",
+                "kind": "goal",
+                "type": "tag_applied",
+                "name": f"Tagged {tag}",
+                "config": {"tag": tag},
+                "position": {"x": 0, "y": 0},
+            },
+            {
+                "id": "s1",
+                "kind": "sequence",
+                "name": "Follow-up",
+                "position": {"x": 200, "y": 0},
+                "steps": [{"id": f"t{i + 1}", **step} for i, step in enumerate(steps)],
+            },
         ],
         "edges": [{"source": "g1", "target": "s1"}],
     }
 
 
-def publish_campaign(factory: sessionmaker[Session], graph: dict[str, t.Any], name: str = "Test") -> int:
+def publish_campaign(
+    factory: sessionmaker[Session], graph: dict[str, t.Any], name: str = "Test"
+) -> int:
     """Create and publish a campaign; return its id."""
     with transaction(factory) as session:
         for tag in ("go", "done"):
@@ -253,12 +277,16 @@ def publish_campaign(factory: sessionmaker[Session], graph: dict[str, t.Any], na
         return campaign.id
 
 
-def add_contacts(factory: sessionmaker[Session], n: int, *, tag: str | None = None, prefix: str = "c") -> list[int]:
+def add_contacts(
+    factory: sessionmaker[Session], n: int, *, tag: str | None = None, prefix: str = "c"
+) -> list[int]:
     """Create `n` contacts (optionally tagging each, which enrolls them); return their ids."""
     ids = []
     with transaction(factory) as session:
         for i in range(n):
-            contact = contacts.create_contact(session, ADMIN, f"{prefix}{i}@example.com", first_name=f"N{i}")
+            contact = contacts.create_contact(
+                session, ADMIN, f"{prefix}{i}@example.com", first_name=f"N{i}"
+            )
             ids.append(contact.id)
     if tag:
         with transaction(factory) as session:

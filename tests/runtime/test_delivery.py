@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typing as t
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 
 import pytest
 from sqlalchemy import select
@@ -26,31 +26,50 @@ from runtime.delivery import relay_outbox
 from tests.runtime.relay_fixtures import ADMIN
 from tests.runtime.relay_fixtures import HttpSink
 from tests.runtime.relay_fixtures import SmtpSink
-from tests.runtime.relay_fixtures import db  # noqa: F401 (fixture)
+from tests.runtime.relay_fixtures import db_fixture  # noqa: F401
 from tests.runtime.relay_fixtures import free_port
-from tests.runtime.relay_fixtures import http_sink  # noqa: F401 (fixture)
-from tests.runtime.relay_fixtures import smtp_sink  # noqa: F401 (fixture)
+from tests.runtime.relay_fixtures import http_sink_fixture  # noqa: F401
+from tests.runtime.relay_fixtures import smtp_sink_fixture  # noqa: F401
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def cfg(**kw: t.Any) -> RuntimeConfig:
     """A config with test-friendly defaults."""
     base: dict[str, t.Any] = {
-        "database_url": "sqlite://", "smtp_url": None, "redis_url": None,
-        "mail_from": "campaigns@stagecraft.test", "allow_private_http": True,
-        "http_timeout": 5.0, "max_attempts": 4,
+        "database_url": "sqlite://",
+        "smtp_url": None,
+        "redis_url": None,
+        "mail_from": "campaigns@stagecraft.test",
+        "allow_private_http": True,
+        "http_timeout": 5.0,
+        "max_attempts": 4,
     }
     base.update(kw)
     return RuntimeConfig(**base)
 
 
-def add_row(factory: t.Any, key: str, kind: str, payload: dict[str, t.Any], *,
-            contact_id: int | None = None, at: datetime = NOW) -> int:
+def add_row(
+    factory: t.Any,
+    key: str,
+    kind: str,
+    payload: dict[str, t.Any],
+    *,
+    contact_id: int | None = None,
+    at: datetime = NOW,
+) -> int:
     """Insert one pending outbox row due at `at`."""
     with transaction(factory) as session:
-        row = OutboxMessage(idempotency_key=key, kind=kind, payload=payload, contact_id=contact_id,
-                            status="pending", attempts=0, next_attempt_at=at, created_at=at)
+        row = OutboxMessage(
+            idempotency_key=key,
+            kind=kind,
+            payload=payload,
+            contact_id=contact_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=at,
+            created_at=at,
+        )
         session.add(row)
         session.flush()
         return row.id
@@ -66,14 +85,21 @@ def row(factory: t.Any, row_id: int) -> OutboxMessage:
 
 def email(to: str = "ada@example.com", **kw: t.Any) -> dict[str, t.Any]:
     """An email payload as the executor writes it."""
-    return {"to": to, "subject": "Hello Ada", "text": "Hi Ada,\nwelcome.",
-            "body": "<p>Hi Ada,<br>welcome.</p>", **kw}
+    return {
+        "to": to,
+        "subject": "Hello Ada",
+        "text": "Hi Ada,\nwelcome.",
+        "body": "<p>Hi Ada,<br>welcome.</p>",
+        **kw,
+    }
 
 
 # --------------------------------------------------------------------------- email
 
 
-def test_email_arrives_once_with_message_id_from_the_payload(db: t.Any, smtp_sink: SmtpSink) -> None:
+def test_email_arrives_once_with_message_id_from_the_payload(
+    db: t.Any, smtp_sink: SmtpSink
+) -> None:
     _, _, factory = db
     rid = add_row(factory, "run:1:step:t1", "email", email(message_id="<abc123@stagecraft>"))
     config = cfg(smtp_url=smtp_sink.url)
@@ -95,11 +121,18 @@ def test_email_arrives_once_with_message_id_from_the_payload(db: t.Any, smtp_sin
     assert html is not None and "<p>Hi Ada,<br>welcome.</p>" in html.get_content()
     assert smtp_sink.envelopes == [("campaigns@stagecraft.test", ["ada@example.com"])]
     stored = row(factory, rid)
-    assert (stored.status, stored.attempts, stored.last_error, stored.lease_owner) == ("sent", 1, None, None)
+    assert (stored.status, stored.attempts, stored.last_error, stored.lease_owner) == (
+        "sent",
+        1,
+        None,
+        None,
+    )
     assert stored.sent_at == NOW
 
 
-def test_email_message_id_is_derived_from_the_key_without_one(db: t.Any, smtp_sink: SmtpSink) -> None:
+def test_email_message_id_is_derived_from_the_key_without_one(
+    db: t.Any, smtp_sink: SmtpSink
+) -> None:
     _, _, factory = db
     add_row(factory, "run:7:step:t2", "email", email())
     relay_outbox(factory, worker_id="w1", config=cfg(smtp_url=smtp_sink.url), now=NOW)
@@ -109,13 +142,20 @@ def test_email_message_id_is_derived_from_the_key_without_one(db: t.Any, smtp_si
 
 def test_email_html_only_gets_a_text_part(db: t.Any, smtp_sink: SmtpSink) -> None:
     _, _, factory = db
-    add_row(factory, "k-html", "email", {"to": "a@example.com", "subject": "s", "body": "<p>One &amp; two</p>"})
+    add_row(
+        factory,
+        "k-html",
+        "email",
+        {"to": "a@example.com", "subject": "s", "body": "<p>One &amp; two</p>"},
+    )
     relay_outbox(factory, worker_id="w1", config=cfg(smtp_url=smtp_sink.url), now=NOW)
     text = smtp_sink.messages[0].get_body(("plain",))
     assert text is not None and text.get_content().strip() == "One & two"
 
 
-def test_emails_are_held_pending_without_smtp_then_sent_once_configured(db: t.Any, smtp_sink: SmtpSink) -> None:
+def test_emails_are_held_pending_without_smtp_then_sent_once_configured(
+    db: t.Any, smtp_sink: SmtpSink
+) -> None:
     _, _, factory = db
     rid = add_row(factory, "run:1:step:t1", "email", email())
     assert relay_outbox(factory, worker_id="w1", config=cfg(smtp_url=None), now=NOW) == 0
@@ -155,14 +195,18 @@ def test_smtp_5xx_fails_without_retry(db: t.Any, smtp_sink: SmtpSink) -> None:
 def test_unreachable_smtp_server_is_retried_with_backoff(db: t.Any) -> None:
     _, _, factory = db
     rid = add_row(factory, "run:4:step:t1", "email", email())
-    relay_outbox(factory, worker_id="w1", config=cfg(smtp_url=f"smtp://127.0.0.1:{free_port()}"), now=NOW)
+    relay_outbox(
+        factory, worker_id="w1", config=cfg(smtp_url=f"smtp://127.0.0.1:{free_port()}"), now=NOW
+    )
     stored = row(factory, rid)
     assert (stored.status, stored.attempts, stored.lease_owner) == ("pending", 1, None)
     assert stored.next_attempt_at == NOW + timedelta(seconds=15)
     assert "SMTP connection" in (stored.last_error or "")
 
 
-def test_email_without_recipient_or_with_a_forged_header_fails(db: t.Any, smtp_sink: SmtpSink) -> None:
+def test_email_without_recipient_or_with_a_forged_header_fails(
+    db: t.Any, smtp_sink: SmtpSink
+) -> None:
     _, _, factory = db
     a = add_row(factory, "k-no-to", "email", email(to=""))
     b = add_row(factory, "k-forged", "email", email(subject="Hi\r\nBcc: victim@example.com"))
@@ -185,7 +229,12 @@ def test_one_smtp_connection_serves_a_batch(db: t.Any, smtp_sink: SmtpSink) -> N
 
 def test_webhook_posts_json_with_the_idempotency_key(db: t.Any, http_sink: HttpSink) -> None:
     _, _, factory = db
-    rid = add_row(factory, "run:1:step:t2", "http_post", {"url": http_sink.url("/hook"), "json": {"a": 1, "b": "x"}})
+    rid = add_row(
+        factory,
+        "run:1:step:t2",
+        "http_post",
+        {"url": http_sink.url("/hook"), "json": {"a": 1, "b": "x"}},
+    )
     assert relay_outbox(factory, worker_id="w1", config=cfg(), now=NOW) == 1
     [req] = http_sink.requests
     assert req["path"] == "/hook"
@@ -195,7 +244,9 @@ def test_webhook_posts_json_with_the_idempotency_key(db: t.Any, http_sink: HttpS
     assert row(factory, rid).status == "sent"
 
 
-def test_webhook_503_then_200_is_retried_with_backoff_and_the_same_key(db: t.Any, http_sink: HttpSink) -> None:
+def test_webhook_503_then_200_is_retried_with_backoff_and_the_same_key(
+    db: t.Any, http_sink: HttpSink
+) -> None:
     _, _, factory = db
     http_sink.statuses = [503]
     rid = add_row(factory, "run:5:step:t1", "http_post", {"url": http_sink.url(), "json": {"n": 5}})
@@ -205,8 +256,12 @@ def test_webhook_503_then_200_is_retried_with_backoff_and_the_same_key(db: t.Any
     assert (first.status, first.attempts) == ("pending", 1)
     assert "HTTP 503" in (first.last_error or "")
     assert first.next_attempt_at == NOW + timedelta(seconds=15)
-    assert relay_outbox(factory, worker_id="w1", config=config, now=NOW + timedelta(seconds=14)) == 0
-    assert relay_outbox(factory, worker_id="w1", config=config, now=NOW + timedelta(seconds=15)) == 1
+    assert (
+        relay_outbox(factory, worker_id="w1", config=config, now=NOW + timedelta(seconds=14)) == 0
+    )
+    assert (
+        relay_outbox(factory, worker_id="w1", config=config, now=NOW + timedelta(seconds=15)) == 1
+    )
     done = row(factory, rid)
     assert (done.status, done.attempts, done.last_error) == ("sent", 2, None)
     assert [r["answered"] for r in http_sink.requests] == [503, 200]
@@ -294,7 +349,9 @@ def test_webhook_timeout_is_retried(db: t.Any, http_sink: HttpSink) -> None:
 
 def test_connection_refused_is_retried(db: t.Any) -> None:
     _, _, factory = db
-    rid = add_row(factory, "k-refused", "http_post", {"url": f"http://127.0.0.1:{free_port()}/", "json": {}})
+    rid = add_row(
+        factory, "k-refused", "http_post", {"url": f"http://127.0.0.1:{free_port()}/", "json": {}}
+    )
     relay_outbox(factory, worker_id="w1", config=cfg(), now=NOW)
     assert row(factory, rid).status == "pending"
 
@@ -322,8 +379,12 @@ def test_loopback_destination_is_refused_by_default(db: t.Any, http_sink: HttpSi
 
 def test_localhost_by_name_is_refused(db: t.Any, http_sink: HttpSink) -> None:
     _, _, factory = db
-    rid = add_row(factory, "k-localhost", "http_post",
-                  {"url": f"http://localhost:{http_sink.port}/", "json": {}})
+    rid = add_row(
+        factory,
+        "k-localhost",
+        "http_post",
+        {"url": f"http://localhost:{http_sink.port}/", "json": {}},
+    )
     relay_outbox(factory, worker_id="w1", config=cfg(allow_private_http=False), now=NOW)
     assert row(factory, rid).status == "failed"
     assert http_sink.requests == []
@@ -337,21 +398,24 @@ def test_private_destination_allowed_when_configured(db: t.Any, http_sink: HttpS
     assert len(http_sink.requests) == 1
 
 
-@pytest.mark.parametrize(("host", "reason"), [
-    ("127.0.0.1", "loopback"),
-    ("10.1.2.3", "private"),
-    ("192.168.0.10", "private"),
-    ("172.16.5.4", "private"),
-    ("169.254.169.254", "link-local"),
-    ("0.0.0.0", "unspecified"),
-    ("224.0.0.1", "multicast"),
-    ("240.0.0.1", "reserved"),
-    ("100.64.0.1", "not globally routable"),
-    ("::1", "loopback"),
-    ("fe80::1", "link-local"),
-    ("fc00::1", "private"),
-    ("::ffff:127.0.0.1", "loopback"),
-])
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("192.168.0.10", "private"),
+        ("172.16.5.4", "private"),
+        ("169.254.169.254", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "not globally routable"),
+        ("::1", "loopback"),
+        ("fe80::1", "link-local"),
+        ("fc00::1", "private"),
+        ("::ffff:127.0.0.1", "loopback"),
+    ],
+)
 def test_check_destination_refuses_non_public_addresses(host: str, reason: str) -> None:
     with pytest.raises(RefusedDestination, match=reason):
         check_destination(host, 443)
@@ -379,19 +443,41 @@ def test_a_leased_row_is_not_claimed_by_another_relay(db: t.Any, http_sink: Http
     assert [c.id for c in claimed] == [rid]
     assert row(factory, rid).lease_owner == "dead-worker"
     # The claimer "died" before sending: while its lease holds, nobody else sends.
-    assert relay_outbox(factory, worker_id="w2", config=config, now=NOW + timedelta(seconds=59)) == 0
+    assert (
+        relay_outbox(factory, worker_id="w2", config=config, now=NOW + timedelta(seconds=59)) == 0
+    )
     assert http_sink.requests == []
     # After the lease expires the row is claimable again: nothing is lost.
-    assert relay_outbox(factory, worker_id="w2", config=config, now=NOW + timedelta(seconds=60)) == 1
+    assert (
+        relay_outbox(factory, worker_id="w2", config=config, now=NOW + timedelta(seconds=60)) == 1
+    )
     assert row(factory, rid).status == "sent"
     assert http_sink.keys() == {"k-lease": 1}
 
 
 def test_future_rows_wait_and_order_is_oldest_first(db: t.Any, http_sink: HttpSink) -> None:
     _, _, factory = db
-    add_row(factory, "later", "http_post", {"url": http_sink.url(), "json": {}}, at=NOW + timedelta(minutes=5))
-    add_row(factory, "b", "http_post", {"url": http_sink.url(), "json": {}}, at=NOW - timedelta(minutes=1))
-    add_row(factory, "a", "http_post", {"url": http_sink.url(), "json": {}}, at=NOW - timedelta(minutes=2))
+    add_row(
+        factory,
+        "later",
+        "http_post",
+        {"url": http_sink.url(), "json": {}},
+        at=NOW + timedelta(minutes=5),
+    )
+    add_row(
+        factory,
+        "b",
+        "http_post",
+        {"url": http_sink.url(), "json": {}},
+        at=NOW - timedelta(minutes=1),
+    )
+    add_row(
+        factory,
+        "a",
+        "http_post",
+        {"url": http_sink.url(), "json": {}},
+        at=NOW - timedelta(minutes=2),
+    )
     assert relay_outbox(factory, worker_id="w1", config=cfg(), now=NOW) == 2
     assert [r["headers"]["idempotency-key"] for r in http_sink.requests] == ["a", "b"]
 
@@ -410,7 +496,9 @@ def test_status_changes_are_announced_to_the_contact_room(db: t.Any, http_sink: 
     _, _, factory = db
     with transaction(factory) as session:
         contact_id = contacts.create_contact(session, ADMIN, "ann@example.com").id
-    add_row(factory, "k-ann", "http_post", {"url": http_sink.url(), "json": {}}, contact_id=contact_id)
+    add_row(
+        factory, "k-ann", "http_post", {"url": http_sink.url(), "json": {}}, contact_id=contact_id
+    )
     seen: list[tuple[str, str, dict[str, t.Any]]] = []
 
     def publish(room: str, name: str, payload: dict[str, t.Any]) -> None:
@@ -438,7 +526,12 @@ def test_unknown_kind_fails(db: t.Any) -> None:
 def test_parse_smtp_url() -> None:
     plain = parse_smtp_url("smtp://mail.example.com:2525")
     assert (plain.host, plain.port, plain.ssl, plain.starttls, plain.username) == (
-        "mail.example.com", 2525, False, False, None)
+        "mail.example.com",
+        2525,
+        False,
+        False,
+        None,
+    )
     secure = parse_smtp_url("smtps://u%40x:p%3Aw@mail.example.com")
     assert (secure.port, secure.ssl, secure.username, secure.password) == (465, True, "u@x", "p:w")
     assert parse_smtp_url("smtp://h?starttls=1").starttls is True
@@ -454,3 +547,31 @@ def test_rows_are_left_unleased_after_a_pass(db: t.Any, http_sink: HttpSink) -> 
     relay_outbox(factory, worker_id="w1", config=cfg(), now=NOW)
     with factory() as session:
         assert session.scalars(select(OutboxMessage.lease_owner)).all() == [None, None]
+
+
+def test_an_unexpected_error_counts_as_an_attempt_and_frees_the_row(
+    db: t.Any, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, factory = db
+
+    def broken(*args: t.Any, **kw: t.Any) -> t.Any:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(delivery, "build_email", broken)
+    rid = add_row(factory, "k-bug", "email", email())
+    relay_outbox(
+        factory, worker_id="w1", config=cfg(smtp_url=smtp_sink.url, max_attempts=1), now=NOW
+    )
+    stored = row(factory, rid)
+    assert (stored.status, stored.attempts, stored.lease_owner) == ("failed", 1, None)
+    assert "TypeError: a bug" in (stored.last_error or "")
+
+
+def test_error_bodies_are_quoted_briefly(db: t.Any, http_sink: HttpSink) -> None:
+    _, _, factory = db
+    http_sink.statuses = [400]
+    rid = add_row(factory, "k-body", "http_post", {"url": http_sink.url(), "json": {}})
+    relay_outbox(factory, worker_id="w1", config=cfg(), now=NOW)
+    assert (
+        row(factory, rid).last_error == f'HTTP 400 from {http_sink.url()}: {{"error": "scripted"}}'
+    )

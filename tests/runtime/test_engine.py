@@ -21,13 +21,14 @@ from runtime.errors import Conflict
 from runtime.errors import Forbidden
 from runtime.events import record_event
 from runtime.opportunities import create_opportunity
-from tests.runtime.engine_fixtures import ADMIN
 from tests.runtime.engine_fixtures import *  # noqa: F403
+from tests.runtime.engine_fixtures import ADMIN
 from tests.runtime.engine_fixtures import Env
 from tests.runtime.engine_fixtures import goal
 from tests.runtime.engine_fixtures import graph
 from tests.runtime.engine_fixtures import seq
 from tests.runtime.engine_fixtures import step
+
 
 def wait(step_id: str) -> dict[str, object]:
     """A one-day delay step (step ids are unique across a graph)."""
@@ -44,29 +45,45 @@ def tag(env: Env, contact_id: int, name: str) -> None:
     apply_tag(env.session, ADMIN, contact_id, name)
 
 
-def into(env: Env, node_id: str, stage: str, name: str = "", direction: str = "into",
-         pipeline: str | None = None) -> dict[str, object]:
+def into(
+    env: Env,
+    node_id: str,
+    stage: str,
+    name: str = "",
+    direction: str = "into",
+    pipeline: str | None = None,
+) -> dict[str, object]:
     """A stage_moved goal on a named stage."""
-    config: dict[str, object] = {"stage_id": env.stage(stage, pipeline or "sales"), "direction": direction}
+    config: dict[str, object] = {
+        "stage_id": env.stage(stage, pipeline or "sales"),
+        "direction": direction,
+    }
     if pipeline is not None:
         config["pipeline_id"] = env.ids[pipeline]
     return goal(node_id, "stage_moved", name or f"{direction} {stage}", **config)
 
 
-# --- rule: a satisfied goal stops exactly its ancestor sequences ------------------------
+# --- rule: a satisfied goal stops exactly its ancestor sequences ---------------------------------
 
 
 def _path_graph() -> dict[str, object]:
     # g1 → s1 → g2 → s2, g1 → s4 (a sibling after g1, not before g2), g3 → s3 (another path)
-    return graph([
-        goal("g1", "tag_applied", "Lead", tag="lead"),
-        seq("s1", wait("w1"), note("n1")),
-        goal("g2", "tag_applied", "Hot", tag="hot"),
-        seq("s2", note("n2")),
-        seq("s4", wait("w2"), note("n4")),
-        goal("g3", "tag_applied", "Newsletter", tag="news"),
-        seq("s3", wait("w3"), note("n3")),
-    ], "g1>s1", "s1>g2", "g2>s2", "g1>s4", "g3>s3")
+    return graph(
+        [
+            goal("g1", "tag_applied", "Lead", tag="lead"),
+            seq("s1", wait("w1"), note("n1")),
+            goal("g2", "tag_applied", "Hot", tag="hot"),
+            seq("s2", note("n2")),
+            seq("s4", wait("w2"), note("n4")),
+            goal("g3", "tag_applied", "Newsletter", tag="news"),
+            seq("s3", wait("w3"), note("n3")),
+        ],
+        "g1>s1",
+        "s1>g2",
+        "g2>s2",
+        "g1>s4",
+        "g3>s3",
+    )
 
 
 def test_goal_stops_ancestor_sequences_only(env: Env) -> None:
@@ -112,7 +129,7 @@ def test_goal_also_stops_paused_ancestor_runs(env: Env) -> None:
     assert env.runs(c, "s1")[0].status == "stopped"
 
 
-# --- rule: stage moved into / out of, pipeline scope, hand-made vs campaign-made ------------
+# --- rule: stage moved into / out of, pipeline scope, hand-made vs campaign-made -----------------
 
 
 def test_stage_moved_into_any_prior_stage(env: Env) -> None:
@@ -129,9 +146,15 @@ def test_stage_moved_into_any_prior_stage(env: Env) -> None:
 
 
 def test_stage_moved_out_of_any_new_stage(env: Env) -> None:
-    env.publish(graph([into(env, "g", "Qualified", direction="out_of"), seq("s", note("n"))], "g>s"))
+    env.publish(
+        graph([into(env, "g", "Qualified", direction="out_of"), seq("s", note("n"))], "g>s")
+    )
     a, b, c = (env.contact(f"{x}@example.com") for x in "abc")
-    opp_a, opp_b, opp_c = env.opportunity(a, "Qualified"), env.opportunity(b, "Qualified"), env.opportunity(c, "Prospect")
+    opp_a, opp_b, opp_c = (
+        env.opportunity(a, "Qualified"),
+        env.opportunity(b, "Qualified"),
+        env.opportunity(c, "Prospect"),
+    )
     env.move(opp_a, "Discovery")
     env.move(opp_b, "Prospect")
     env.move(opp_c, "Discovery")  # never was in Qualified
@@ -142,10 +165,18 @@ def test_stage_moved_out_of_any_new_stage(env: Env) -> None:
 
 
 def test_pipeline_scope(env: Env) -> None:
-    env.publish(graph([
-        into(env, "gs", "Qualified", pipeline="sales"), seq("ss", note("n1")),
-        into(env, "gf", "Kick-off held", pipeline="fulfillment"), seq("sf", note("n2")),
-    ], "gs>ss", "gf>sf"))
+    env.publish(
+        graph(
+            [
+                into(env, "gs", "Qualified", pipeline="sales"),
+                seq("ss", note("n1")),
+                into(env, "gf", "Kick-off held", pipeline="fulfillment"),
+                seq("sf", note("n2")),
+            ],
+            "gs>ss",
+            "gf>sf",
+        )
+    )
     c = env.contact()
     opp = env.opportunity(c, "Kick-off scheduled", pipeline="fulfillment")
     env.move(opp, "Kick-off held", pipeline="fulfillment")
@@ -153,11 +184,17 @@ def test_pipeline_scope(env: Env) -> None:
     assert env.statuses(c) == {"sf": "completed"}
     # An event claiming another pipeline does not satisfy a pipeline-scoped goal.
     d = env.contact("d@example.com")
-    record_event(env.session, "stage_moved", d.id, {
-        "opportunity_id": None, "pipeline_id": env.ids["sales"],
-        "from_stage_id": env.stage("Kick-off scheduled", "fulfillment"),
-        "to_stage_id": env.stage("Kick-off held", "fulfillment"),
-    })
+    record_event(
+        env.session,
+        "stage_moved",
+        d.id,
+        {
+            "opportunity_id": None,
+            "pipeline_id": env.ids["sales"],
+            "from_stage_id": env.stage("Kick-off scheduled", "fulfillment"),
+            "to_stage_id": env.stage("Kick-off held", "fulfillment"),
+        },
+    )
     env.tick()
     assert env.statuses(d) == {}
 
@@ -174,24 +211,49 @@ def test_hand_created_opportunity_does_not_satisfy_moved_into(env: Env) -> None:
     assert env.statuses(c) == {"s": "completed"}
 
 
-def test_campaign_created_opportunity_satisfies_moved_into_and_enrolls_in_other_campaign(env: Env) -> None:
+def test_campaign_created_opportunity_satisfies_moved_into_and_enrolls_in_other_campaign(
+    env: Env,
+) -> None:
     prospect = env.stage("Prospect")
-    maker = env.publish(graph([
-        goal("g", "tag_applied", tag="inquiry"),
-        seq("make", step("o", "create_opportunity", pipeline_id=env.ids["sales"], stage_id=prospect,
-                         title="Deal for {{contact.first_name}}", value=500)),
-    ], "g>make"), "Maker")
-    follower = env.publish(graph([
-        into(env, "p", "Prospect", "Became a prospect"),
-        seq("welcome", note("w", "Welcome {{contact.first_name}} ({{opportunity.title}})")),
-    ], "p>welcome"), "Follower")
+    maker = env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="inquiry"),
+                seq(
+                    "make",
+                    step(
+                        "o",
+                        "create_opportunity",
+                        pipeline_id=env.ids["sales"],
+                        stage_id=prospect,
+                        title="Deal for {{contact.first_name}}",
+                        value=500,
+                    ),
+                ),
+            ],
+            "g>make",
+        ),
+        "Maker",
+    )
+    follower = env.publish(
+        graph(
+            [
+                into(env, "p", "Prospect", "Became a prospect"),
+                seq("welcome", note("w", "Welcome {{contact.first_name}} ({{opportunity.title}})")),
+            ],
+            "p>welcome",
+        ),
+        "Follower",
+    )
     c = env.contact()
     tag(env, c.id, "inquiry")
     env.tick()
     opp = env.session.scalars(select(Opportunity).where(Opportunity.contact_id == c.id)).one()
     assert opp.created_source == "campaign" and opp.title == "Deal for Ada" and opp.value == 500
     history = env.session.scalars(select(StageMove).where(StageMove.opportunity_id == opp.id)).all()
-    assert [(h.source, h.campaign_id, h.to_stage_id) for h in history] == [("campaign", maker.id, prospect)]
+    assert [(h.source, h.campaign_id, h.to_stage_id) for h in history] == [
+        ("campaign", maker.id, prospect)
+    ]
     runs = {r.campaign_id: r for r in env.runs(c)}
     assert runs[maker.id].status == "completed" and runs[maker.id].opportunity_id == opp.id
     assert runs[follower.id].status == "completed" and runs[follower.id].opportunity_id == opp.id
@@ -199,26 +261,45 @@ def test_campaign_created_opportunity_satisfies_moved_into_and_enrolls_in_other_
     assert body == "Welcome Ada (Deal for Ada)"
 
 
-# --- rule: campaigns run side by side ---------------------------------------------------------
+# --- rule: campaigns run side by side ------------------------------------------------------------
 
 
 def test_campaigns_run_side_by_side(env: Env) -> None:
-    first = env.publish(graph([into(env, "g", "Qualified"), seq("s", note("n", "first"))], "g>s"), "First")
-    second = env.publish(graph([into(env, "g", "Qualified"), seq("s", note("n", "second"))], "g>s"), "Second")
+    first = env.publish(
+        graph([into(env, "g", "Qualified"), seq("s", note("n", "first"))], "g>s"), "First"
+    )
+    second = env.publish(
+        graph([into(env, "g", "Qualified"), seq("s", note("n", "second"))], "g>s"), "Second"
+    )
     c = env.contact()
     env.move(env.opportunity(c, "Prospect"), "Qualified")
     env.tick()
-    assert {(r.campaign_id, r.status) for r in env.runs(c)} == {(first.id, "completed"), (second.id, "completed")}
-    assert sorted(env.session.scalars(select(Note.body).where(Note.contact_id == c.id))) == ["first", "second"]
+    assert {(r.campaign_id, r.status) for r in env.runs(c)} == {
+        (first.id, "completed"),
+        (second.id, "completed"),
+    }
+    assert sorted(env.session.scalars(select(Note.body).where(Note.contact_id == c.id))) == [
+        "first",
+        "second",
+    ]
 
 
-# --- rule: re-entry -----------------------------------------------------------------------------
+# --- rule: re-entry ------------------------------------------------------------------------------
 
 
 def test_no_reentry_while_running(env: Env) -> None:
-    env.publish(graph([
-        goal("a", "tag_applied", tag="a"), goal("b", "tag_applied", tag="b"), seq("s", wait("w4"), note("n")),
-    ], "a>s", "b>s"), allow_reentry=True)
+    env.publish(
+        graph(
+            [
+                goal("a", "tag_applied", tag="a"),
+                goal("b", "tag_applied", tag="b"),
+                seq("s", wait("w4"), note("n")),
+            ],
+            "a>s",
+            "b>s",
+        ),
+        allow_reentry=True,
+    )
     c = env.contact()
     tag(env, c.id, "a")
     env.tick()
@@ -229,7 +310,9 @@ def test_no_reentry_while_running(env: Env) -> None:
 
 
 def _reentry_campaign(env: Env, allow: bool) -> None:
-    env.publish(graph([into(env, "g", "Qualified"), seq("s", note("n"))], "g>s"), allow_reentry=allow)
+    env.publish(
+        graph([into(env, "g", "Qualified"), seq("s", note("n"))], "g>s"), allow_reentry=allow
+    )
 
 
 def test_finished_sequence_not_rerun_by_default(env: Env) -> None:
@@ -242,7 +325,9 @@ def test_finished_sequence_not_rerun_by_default(env: Env) -> None:
     env.move(opp, "Qualified")
     env.tick()
     assert [r.status for r in env.runs(c)] == ["completed"]
-    assert env.session.scalar(select(func.count()).select_from(GoalHit)) == 2  # satisfied, no second run
+    assert (
+        env.session.scalar(select(func.count()).select_from(GoalHit)) == 2
+    )  # satisfied, no second run
 
 
 def test_finished_sequence_rerun_when_allowed(env: Env) -> None:
@@ -257,12 +342,17 @@ def test_finished_sequence_rerun_when_allowed(env: Env) -> None:
     assert [r.status for r in env.runs(c)] == ["completed", "completed"]
 
 
-# --- rule: sequence → sequence edge; entry vs non-entry goals ------------------------------
+# --- rule: sequence → sequence edge; entry vs non-entry goals ------------------------------------
 
 
 def test_sequence_to_sequence_edge(env: Env) -> None:
-    env.publish(graph([into(env, "g", "Qualified"), seq("s1", note("n1")), seq("s2", wait("w5"), note("n2"))],
-                      "g>s1", "s1>s2"))
+    env.publish(
+        graph(
+            [into(env, "g", "Qualified"), seq("s1", note("n1")), seq("s2", wait("w5"), note("n2"))],
+            "g>s1",
+            "s1>s2",
+        )
+    )
     c = env.contact()
     opp = env.opportunity(c, "Prospect")
     env.move(opp, "Qualified")
@@ -286,26 +376,47 @@ def test_non_entry_goal_needs_enrollment(env: Env) -> None:
     env.tick()
     assert env.statuses(stranger) == {}
     assert env.statuses(member)["s2"] == "completed"
-    assert env.session.scalar(select(func.count()).select_from(GoalHit).where(GoalHit.contact_id == stranger.id)) == 0
+    assert (
+        env.session.scalar(
+            select(func.count()).select_from(GoalHit).where(GoalHit.contact_id == stranger.id)
+        )
+        == 0
+    )
 
 
 def test_upstream_and_downstream_goal_in_one_event_ends_at_the_furthest(env: Env) -> None:
-    env.publish(graph([
-        goal("g1", "tag_applied", tag="t"), seq("s1", wait("w6"), note("n1")),
-        goal("g2", "tag_applied", "Again", tag="t2"), seq("s2", wait("w7"), note("n2")),
-    ], "g1>s1", "s1>g2", "g2>s2"))
+    env.publish(
+        graph(
+            [
+                goal("g1", "tag_applied", tag="t"),
+                seq("s1", wait("w6"), note("n1")),
+                goal("g2", "tag_applied", "Again", tag="t2"),
+                seq("s2", wait("w7"), note("n2")),
+            ],
+            "g1>s1",
+            "s1>g2",
+            "g2>s2",
+        )
+    )
     c = env.contact()
     tag(env, c.id, "t")
     env.tick()
     assert env.statuses(c) == {"s1": "active"}
 
 
-# --- paused campaigns -------------------------------------------------------------------------
+# --- paused campaigns ----------------------------------------------------------------------------
 
 
 def test_paused_campaign_accepts_no_enrollment_and_runs_wait(env: Env) -> None:
-    camp = env.publish(graph([goal("g", "tag_applied", tag="t"),
-                              seq("s", step("w", "delay", amount=1, unit="hours"), note("n"))], "g>s"))
+    camp = env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="t"),
+                seq("s", step("w", "delay", amount=1, unit="hours"), note("n")),
+            ],
+            "g>s",
+        )
+    )
     early, late = env.contact("early@example.com"), env.contact("late@example.com")
     tag(env, early.id, "t")
     env.tick()
@@ -320,16 +431,23 @@ def test_paused_campaign_accepts_no_enrollment_and_runs_wait(env: Env) -> None:
     assert env.statuses(early) == {"s": "completed"}
 
 
-# --- steps satisfy goals too -------------------------------------------------------------------
+# --- steps satisfy goals too ---------------------------------------------------------------------
 
 
 def test_step_can_stop_its_own_run(env: Env) -> None:
-    env.publish(graph([
-        goal("g1", "tag_applied", tag="start"),
-        seq("s1", step("t", "apply_tag", tag="done"), note("nn", "never")),
-        goal("g2", "tag_applied", "Done", tag="done"),
-        seq("s2", note("na", "after")),
-    ], "g1>s1", "s1>g2", "g2>s2"))
+    env.publish(
+        graph(
+            [
+                goal("g1", "tag_applied", tag="start"),
+                seq("s1", step("t", "apply_tag", tag="done"), note("nn", "never")),
+                goal("g2", "tag_applied", "Done", tag="done"),
+                seq("s2", note("na", "after")),
+            ],
+            "g1>s1",
+            "s1>g2",
+            "g2>s2",
+        )
+    )
     c = env.contact()
     tag(env, c.id, "start")
     env.tick()
@@ -339,60 +457,99 @@ def test_step_can_stop_its_own_run(env: Env) -> None:
     assert list(env.session.scalars(select(Note.body).where(Note.contact_id == c.id))) == ["after"]
 
 
-# --- publishing with runs in flight ---------------------------------------------------------------
+# --- publishing with runs in flight --------------------------------------------------------------
 
 
 def test_migrate_runs_on_republish(env: Env) -> None:
-    v1 = graph([
-        goal("g", "tag_applied", tag="t"),
-        seq("s1", note("n1", "one"), step("d1", "delay", amount=1, unit="days"), note("n2", "two")),
-        seq("s3", wait("w8"), note("n3")),
-    ], "g>s1", "g>s3")
+    v1 = graph(
+        [
+            goal("g", "tag_applied", tag="t"),
+            seq(
+                "s1",
+                note("n1", "one"),
+                step("d1", "delay", amount=1, unit="days"),
+                note("n2", "two"),
+            ),
+            seq("s3", wait("w8"), note("n3")),
+        ],
+        "g>s1",
+        "g>s3",
+    )
     camp = env.publish(v1)
     c = env.contact()
     tag(env, c.id, "t")
     env.tick()
-    assert engine.contacts_on_nodes(env.session, camp.id, ["s1", "s3", "nope"]) == {"s1": 1, "s3": 1, "nope": 0}
-    v2 = graph([
-        goal("g", "tag_applied", tag="t"),
-        seq("s1", note("n0", "inserted"), note("n1", "one"), step("d1", "delay", amount=1, unit="days"),
-            note("n2", "two")),
-    ], "g>s1")
+    assert engine.contacts_on_nodes(env.session, camp.id, ["s1", "s3", "nope"]) == {
+        "s1": 1,
+        "s3": 1,
+        "nope": 0,
+    }
+    v2 = graph(
+        [
+            goal("g", "tag_applied", tag="t"),
+            seq(
+                "s1",
+                note("n0", "inserted"),
+                note("n1", "one"),
+                step("d1", "delay", amount=1, unit="days"),
+                note("n2", "two"),
+            ),
+        ],
+        "g>s1",
+    )
     env.publish(v2, campaign_id=camp.id)
     runs = {r.node_id: r for r in env.runs(c)}
     assert runs["s3"].status == "stopped" and runs["s3"].stop_reason == "removed in version 2"
     assert runs["s1"].status == "active" and runs["s1"].step_index == 3  # still right after d1
     env.clock.advance(days=1)
     env.tick()
-    bodies = list(env.session.scalars(select(Note.body).where(Note.contact_id == c.id).order_by(Note.id)))
+    bodies = list(
+        env.session.scalars(select(Note.body).where(Note.contact_id == c.id).order_by(Note.id))
+    )
     assert bodies == ["one", "two"]  # the inserted step before the run's position is not run
 
 
 def test_migrate_runs_reports_counts(env: Env) -> None:
-    camp = env.publish(graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w9"), note("a")),
-                              seq("s2", wait("w10"), note("b"))], "g>s1", "g>s2"))
+    camp = env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="t"),
+                seq("s1", wait("w9"), note("a")),
+                seq("s2", wait("w10"), note("b")),
+            ],
+            "g>s1",
+            "g>s2",
+        )
+    )
     for i in range(3):
         tag(env, env.contact(f"c{i}@example.com").id, "t")
     env.tick()
     env.session.commit()
-    campaigns.save_draft(env.session, ADMIN, camp.id,
-                         graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w11"), note("a"))], "g>s1"))
+    campaigns.save_draft(
+        env.session,
+        ADMIN,
+        camp.id,
+        graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w11"), note("a"))], "g>s1"),
+    )
     result = campaigns.publish(env.session, ADMIN, camp.id)
     assert result["migration"]["moved"] == 3
     assert result["migration"]["stopped"] == 3
     assert result["migration"]["stopped_by_node"] == {"s2": 3}
 
 
-@pytest.mark.parametrize(("old", "new", "index", "expected"), [
-    ("abc", "abc", 1, 1),    # unchanged
-    ("abc", "xabc", 1, 2),   # inserted before: same step
-    ("abc", "ac", 1, 1),     # current removed: the next survivor
-    ("abc", "axc", 1, 1),    # current replaced: the replacement (right after the last survivor)
-    ("abc", "bc", 0, 0),     # not started: from the top
-    ("ab", "abc", 2, 2),     # at the end (after a final timer): steps appended later run
-    ("abc", "xyz", 2, 3),    # nothing survives: the run completes
-    ("abc", "xyz", 0, 0),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "index", "expected"),
+    [
+        ("abc", "abc", 1, 1),  # unchanged
+        ("abc", "xabc", 1, 2),  # inserted before: same step
+        ("abc", "ac", 1, 1),  # current removed: the next survivor
+        ("abc", "axc", 1, 1),  # current replaced: the replacement (right after the last survivor)
+        ("abc", "bc", 0, 0),  # not started: from the top
+        ("ab", "abc", 2, 2),  # at the end (after a final timer): steps appended later run
+        ("abc", "xyz", 2, 3),  # nothing survives: the run completes
+        ("abc", "xyz", 0, 0),
+    ],
+)
 def test_new_step_index(old: str, new: str, index: int, expected: int) -> None:
     from runtime.compiler import StepSpec
 
@@ -406,8 +563,15 @@ def test_new_step_index(old: str, new: str, index: int, expected: int) -> None:
 
 
 def test_campaign_stats(env: Env) -> None:
-    camp = env.publish(graph([goal("g", "tag_applied", tag="t"),
-                              seq("s", step("w", "delay", amount=1, unit="hours"), note("n"))], "g>s"))
+    camp = env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="t"),
+                seq("s", step("w", "delay", amount=1, unit="hours"), note("n")),
+            ],
+            "g>s",
+        )
+    )
     a, b, c = (env.contact(f"{x}@example.com") for x in "abc")
     for contact in (a, b, c):
         tag(env, contact.id, "t")
@@ -420,15 +584,27 @@ def test_campaign_stats(env: Env) -> None:
     engine.set_run_status(env.session, ADMIN, run_c.id, "paused")
     env.clock.advance(hours=2)
     stats = engine.campaign_stats(env.session, camp.id)
-    assert (stats["s"]["active"], stats["s"]["waiting"], stats["s"]["paused"], stats["s"]["stopped"]) == (1, 0, 1, 1)
+    assert (
+        stats["s"]["active"],
+        stats["s"]["waiting"],
+        stats["s"]["paused"],
+        stats["s"]["stopped"],
+    ) == (1, 0, 1, 1)
     env.tick()
     stats = engine.campaign_stats(env.session, camp.id)
     assert stats["s"]["completed"] == 1 and stats["s"]["active"] == 0
 
 
 def test_run_pause_resume_stop(env: Env) -> None:
-    env.publish(graph([goal("g", "tag_applied", tag="t"),
-                       seq("s", step("w", "delay", amount=1, unit="hours"), note("n"))], "g>s"))
+    env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="t"),
+                seq("s", step("w", "delay", amount=1, unit="hours"), note("n")),
+            ],
+            "g>s",
+        )
+    )
     c = env.contact()
     tag(env, c.id, "t")
     env.tick()
@@ -462,8 +638,13 @@ def test_stopped_run_is_final(env: Env) -> None:
 
 
 def test_contact_sequences_history(env: Env) -> None:
-    camp = env.publish(graph([goal("g", "tag_applied", tag="t"), seq("s", wait("w13"), note("n"), name="Nurture")],
-                             "g>s"), "Welcome")
+    camp = env.publish(
+        graph(
+            [goal("g", "tag_applied", tag="t"), seq("s", wait("w13"), note("n"), name="Nurture")],
+            "g>s",
+        ),
+        "Welcome",
+    )
     c = env.contact()
     tag(env, c.id, "t")
     env.tick()
@@ -475,12 +656,20 @@ def test_contact_sequences_history(env: Env) -> None:
     assert row["ended_at"] is None and row["last_error"] is None and row["stop_reason"] is None
 
 
-# --- overdue opportunities -------------------------------------------------------------------------
+# --- overdue opportunities -----------------------------------------------------------------------
 
 
 def test_check_overdue_once_per_stage_entry(env: Env) -> None:
-    env.publish(graph([goal("g", "stage_overdue", "Stuck in Prospect", stage_id=env.stage("Prospect")),
-                       seq("s", note("n", "nudge"))], "g>s"), allow_reentry=True)
+    env.publish(
+        graph(
+            [
+                goal("g", "stage_overdue", "Stuck in Prospect", stage_id=env.stage("Prospect")),
+                seq("s", note("n", "nudge")),
+            ],
+            "g>s",
+        ),
+        allow_reentry=True,
+    )
     c = env.contact()
     opp = env.opportunity(c, "Prospect")  # target 7 days
     env.clock.advance(days=6)
@@ -506,6 +695,12 @@ def test_handle_event_ignores_events_without_contact_or_match(env: Env) -> None:
 
 def test_hand_made_opportunity_event_keeps_source_user(env: Env) -> None:
     c = env.contact()
-    opp = create_opportunity(env.session, ADMIN, title="x", contact_id=c.id, pipeline_id=env.ids["sales"],
-                             stage_id=env.stage("Qualified"))
+    opp = create_opportunity(
+        env.session,
+        ADMIN,
+        title="x",
+        contact_id=c.id,
+        pipeline_id=env.ids["sales"],
+        stage_id=env.stage("Qualified"),
+    )
     assert opp.created_source == "user"

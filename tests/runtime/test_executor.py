@@ -30,8 +30,8 @@ from runtime.executor import RunContext
 from runtime.executor import reap_leases
 from runtime.executor import run_due
 from runtime.tasks import create_task
-from tests.runtime.engine_fixtures import ADMIN
 from tests.runtime.engine_fixtures import *  # noqa: F403
+from tests.runtime.engine_fixtures import ADMIN
 from tests.runtime.engine_fixtures import Env
 from tests.runtime.engine_fixtures import goal
 from tests.runtime.engine_fixtures import graph
@@ -55,12 +55,16 @@ def run_of(env: Env, contact: Contact) -> SequenceRun:
     return run
 
 
-# --- tasks ------------------------------------------------------------------------------------
+# --- tasks ---------------------------------------------------------------------------------------
 
 
 def test_create_task_assigned_to_opportunity_owner_else_contact_owner(env: Env) -> None:
-    one_sequence(env, step("t", "create_task", title="Call {{contact.first_name}}", assignee="owner",
-                           due_in_days=2))
+    one_sequence(
+        env,
+        step(
+            "t", "create_task", title="Call {{contact.first_name}}", assignee="owner", due_in_days=2
+        ),
+    )
     rep1, rep2 = env.ids["rep1"], env.ids["rep2"]
     plain = env.contact("plain@example.com", owner_id=rep1)
     enroll(env, plain)
@@ -69,10 +73,18 @@ def test_create_task_assigned_to_opportunity_owner_else_contact_owner(env: Env) 
     assert (task.title, task.assignee_id, task.source) == ("Call Ada", rep1, "campaign")
     assert task.due_date == date(2026, 1, 7)
     # With an opportunity on the run, its owner wins over the contact's.
-    env.publish(graph([goal("q", "stage_moved", stage_id=env.stage("Qualified")),
-                       seq("s2", step("t2", "create_task", title="Qualify", assignee="owner"))], "q>s2"))
+    env.publish(
+        graph(
+            [
+                goal("q", "stage_moved", stage_id=env.stage("Qualified")),
+                seq("s2", step("t2", "create_task", title="Qualify", assignee="owner")),
+            ],
+            "q>s2",
+        )
+    )
     dealer = env.contact("deal@example.com", owner_id=rep1)
     from models import User
+
     opp = env.opportunity(dealer, "Prospect", owner=env.session.get(User, rep2))
     env.move(opp, "Qualified")
     env.tick()
@@ -94,7 +106,10 @@ def test_create_task_spills_to_next_day_with_room(env: Env) -> None:
     for contact in contacts:
         enroll(env, contact)
     env.tick()
-    days = [env.session.scalars(select(Task.due_date).where(Task.contact_id == c.id)).one() for c in contacts]
+    days = [
+        env.session.scalars(select(Task.due_date).where(Task.contact_id == c.id)).one()
+        for c in contacts
+    ]
     # The 6th is full: two land on the 7th (capacity 2), the third on the 8th.
     assert days == [date(2026, 1, 7), date(2026, 1, 7), date(2026, 1, 8)]
 
@@ -108,13 +123,15 @@ def test_create_task_round_robin(env: Env) -> None:
     second = env.contact("later@example.com")  # a later batch continues the rotation
     enroll(env, second)
     env.tick()
-    assignees = [env.session.scalars(select(Task.assignee_id).where(Task.contact_id == c.id)).one()
-                 for c in [*first, second]]
+    assignees = [
+        env.session.scalars(select(Task.assignee_id).where(Task.contact_id == c.id)).one()
+        for c in [*first, second]
+    ]
     rep1, rep2 = env.ids["rep1"], env.ids["rep2"]
     assert assignees == [rep1, rep2, rep1, rep2]
 
 
-# --- notes, tags, fields, owners, notifications ---------------------------------------------------
+# --- notes, tags, fields, owners, notifications --------------------------------------------------
 
 
 def test_create_note_on_contact(env: Env) -> None:
@@ -151,15 +168,25 @@ def test_assign_owner_step(env: Env) -> None:
     env.tick()
     env.session.refresh(a)
     assert a.owner_id == env.ids["rep2"]  # rep1 already owns a contact
-    other = env.publish(graph([goal("g2", "tag_applied", tag="mine"),
-                               seq("s2", step("o2", "assign_owner", user_id=env.ids["rep2"]))], "g2>s2"), "Mine")
+    other = env.publish(
+        graph(
+            [
+                goal("g2", "tag_applied", tag="mine"),
+                seq("s2", step("o2", "assign_owner", user_id=env.ids["rep2"])),
+            ],
+            "g2>s2",
+        ),
+        "Mine",
+    )
     assert other.id
     opp = env.opportunity(b, "Prospect")
     apply_tag(env.session, ADMIN, b.id, "mine")
     env.tick()
     env.session.refresh(b)
     assert b.owner_id == env.ids["rep2"]
-    assert env.session.get(Opportunity, opp.id).owner_id is None  # only the run's opportunity follows
+    assert (
+        env.session.get(Opportunity, opp.id).owner_id is None
+    )  # only the run's opportunity follows
 
 
 def test_notify_user_step(env: Env) -> None:
@@ -167,37 +194,57 @@ def test_notify_user_step(env: Env) -> None:
     from runtime import notices
 
     notices.set_publisher(lambda room, name, payload: pushed.append((room, name, payload)))
-    one_sequence(env, step("n", "notify_user", user="owner", message="{{contact.first_name}} needs a call"))
+    one_sequence(
+        env, step("n", "notify_user", user="owner", message="{{contact.first_name}} needs a call")
+    )
     c = env.contact(owner_id=env.ids["rep1"])
     lonely = env.contact("lonely@example.com")
     enroll(env, c)
     enroll(env, lonely)
     env.tick()
     note = env.session.scalars(select(Notification)).one()
-    assert (note.user_id, note.message, note.contact_id) == (env.ids["rep1"], "Ada needs a call", c.id)
-    assert ("user:%d" % env.ids["rep1"], "notification") in [(r, n) for r, n, _ in pushed]
-    skipped = env.session.scalars(select(StepLog).where(StepLog.run_id == run_of(env, lonely).id)).one()
+    assert (note.user_id, note.message, note.contact_id) == (
+        env.ids["rep1"],
+        "Ada needs a call",
+        c.id,
+    )
+    assert (f"user:{env.ids['rep1']}", "notification") in [(r, n) for r, n, _ in pushed]
+    skipped = env.session.scalars(
+        select(StepLog).where(StepLog.run_id == run_of(env, lonely).id)
+    ).one()
     assert skipped.status == "skipped" and "owner" in skipped.detail["reason"]
     assert run_of(env, lonely).status == "completed"
 
 
-# --- opportunities ------------------------------------------------------------------------------
+# --- opportunities -------------------------------------------------------------------------------
 
 
 def test_create_and_move_opportunity_steps_record_campaign_source(env: Env) -> None:
-    campaign_id = one_sequence(env,
-        step("c", "create_opportunity", pipeline_id=env.ids["sales"], stage_id=env.stage("Prospect"),
-             title="{{contact.first_name}} deal", value=1000),
+    campaign_id = one_sequence(
+        env,
+        step(
+            "c",
+            "create_opportunity",
+            pipeline_id=env.ids["sales"],
+            stage_id=env.stage("Prospect"),
+            title="{{contact.first_name}} deal",
+            value=1000,
+        ),
         step("m", "move_opportunity", stage_id=env.stage("Qualified")),
     )
     c = env.contact(owner_id=env.ids["rep1"])
     enroll(env, c)
     env.tick()
     opp = env.session.scalars(select(Opportunity).where(Opportunity.contact_id == c.id)).one()
-    assert (opp.title, opp.value, opp.owner_id, opp.stage_id) == ("Ada deal", 1000, env.ids["rep1"],
-                                                                  env.stage("Qualified"))
-    moves = env.session.scalars(select(StageMove).where(StageMove.opportunity_id == opp.id)
-                                .order_by(StageMove.id)).all()
+    assert (opp.title, opp.value, opp.owner_id, opp.stage_id) == (
+        "Ada deal",
+        1000,
+        env.ids["rep1"],
+        env.stage("Qualified"),
+    )
+    moves = env.session.scalars(
+        select(StageMove).where(StageMove.opportunity_id == opp.id).order_by(StageMove.id)
+    ).all()
     assert [(m.from_stage_id, m.to_stage_id, m.source, m.campaign_id) for m in moves] == [
         (None, env.stage("Prospect"), "campaign", campaign_id),
         (env.stage("Prospect"), env.stage("Qualified"), "campaign", campaign_id),
@@ -226,38 +273,63 @@ def test_move_opportunity_falls_back_to_contacts_latest_opportunity(env: Env) ->
     assert run_of(env, c).opportunity_id == opp.id
 
 
-# --- outbox ----------------------------------------------------------------------------------------
+# --- outbox --------------------------------------------------------------------------------------
 
 
 def test_send_email_writes_outbox_row_with_key(env: Env) -> None:
-    campaign_id = one_sequence(env, step("e", "send_email", subject="Hi {{contact.first_name}}",
-                                         body="Dear {{contact.first_name}},\nsee <this>"))
+    campaign_id = one_sequence(
+        env,
+        step(
+            "e",
+            "send_email",
+            subject="Hi {{contact.first_name}}",
+            body="Dear {{contact.first_name}},\nsee <this>",
+        ),
+    )
     c = env.contact(first_name="<Ada>")
     enroll(env, c)
     env.tick()
     run = run_of(env, c)
     row = env.session.scalars(select(OutboxMessage)).one()
     key = f"run:{run.id}:step:e"
-    assert (row.idempotency_key, row.kind, row.status, row.contact_id, row.run_id, row.campaign_id) == (
-        key, "email", "pending", c.id, run.id, campaign_id)
+    assert (
+        row.idempotency_key,
+        row.kind,
+        row.status,
+        row.contact_id,
+        row.run_id,
+        row.campaign_id,
+    ) == (key, "email", "pending", c.id, run.id, campaign_id)
     assert row.payload["to"] == "ada@example.com"
     assert row.payload["subject"] == "Hi <Ada>"
     assert row.payload["text"] == "Dear <Ada>,\nsee <this>"
     assert row.payload["body"] == "Dear &lt;Ada&gt;,<br>\nsee &lt;this&gt;"
     assert row.payload["message_id"] == executor.message_id(key)
-    assert row.payload["message_id"].startswith("<") and row.payload["message_id"].endswith("@stagecraft>")
+    assert row.payload["message_id"].startswith("<") and row.payload["message_id"].endswith(
+        "@stagecraft>"
+    )
 
 
 def test_http_post_writes_outbox_row_with_key(env: Env) -> None:
-    one_sequence(env, step("h", "http_post", url="https://hooks.example.com/x",
-                           json={"email": "{{contact.email}}", "n": 1}))
+    one_sequence(
+        env,
+        step(
+            "h",
+            "http_post",
+            url="https://hooks.example.com/x",
+            json={"email": "{{contact.email}}", "n": 1},
+        ),
+    )
     c = env.contact()
     enroll(env, c)
     env.tick()
     row = env.session.scalars(select(OutboxMessage)).one()
     assert row.idempotency_key == f"run:{run_of(env, c).id}:step:h"
     assert row.kind == "http_post"
-    assert row.payload == {"url": "https://hooks.example.com/x", "json": {"email": "ada@example.com", "n": 1}}
+    assert row.payload == {
+        "url": "https://hooks.example.com/x",
+        "json": {"email": "ada@example.com", "n": 1},
+    }
 
 
 def test_outbox_insert_is_idempotent_per_run_and_step(env: Env) -> None:
@@ -276,7 +348,7 @@ def test_outbox_insert_is_idempotent_per_run_and_step(env: Env) -> None:
     assert len(rows) == 1 and rows[0].payload["subject"] == "one"
 
 
-# --- failures ---------------------------------------------------------------------------------------
+# --- failures ------------------------------------------------------------------------------------
 
 
 def _explode_after_note(ctx: RunContext, body: str) -> None:
@@ -285,7 +357,9 @@ def _explode_after_note(ctx: RunContext, body: str) -> None:
     raise RuntimeError("mail server on fire")
 
 
-def test_failing_step_retries_with_backoff_then_fails(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_step_retries_with_backoff_then_fails(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     one_sequence(env, step("a", "apply_tag", tag="first"), step("n", "create_note", body="x"))
     monkeypatch.setattr(RunContext, "create_note", _explode_after_note)
     c = env.contact()
@@ -296,7 +370,9 @@ def test_failing_step_retries_with_backoff_then_fails(env: Env, monkeypatch: pyt
     assert (run.status, run.attempts, run.step_index) == ("active", 1, 1)
     assert run.due_at == start + timedelta(seconds=30)
     assert "mail server on fire" in (run.last_error or "")
-    assert env.session.scalar(select(func.count()).select_from(Note)) == 0  # partial effect rolled back
+    assert (
+        env.session.scalar(select(func.count()).select_from(Note)) == 0
+    )  # partial effect rolled back
     env.clock.advance(seconds=29)
     assert env.tick() == 0
     env.clock.advance(seconds=1)
@@ -307,9 +383,14 @@ def test_failing_step_retries_with_backoff_then_fails(env: Env, monkeypatch: pyt
     env.tick()
     run = run_of(env, c)
     assert (run.status, run.attempts) == ("failed", 3)
-    logs = env.session.scalars(select(StepLog).where(StepLog.run_id == run.id).order_by(StepLog.id)).all()
+    logs = env.session.scalars(
+        select(StepLog).where(StepLog.run_id == run.id).order_by(StepLog.id)
+    ).all()
     assert [(log.status, log.attempt, log.step_id) for log in logs] == [
-        ("retry", 1, "n"), ("retry", 2, "n"), ("failed", 3, "n")]
+        ("retry", 1, "n"),
+        ("retry", 2, "n"),
+        ("failed", 3, "n"),
+    ]
     [row] = engine.contact_sequences(env.session, c.id)
     assert row["status"] == "failed" and "mail server on fire" in row["last_error"]
     assert row["current_step"] == "n"
@@ -353,11 +434,13 @@ def test_failed_run_can_be_retried_by_hand(env: Env, monkeypatch: pytest.MonkeyP
     assert run_of(env, c).status == "completed"
 
 
-# --- timers -----------------------------------------------------------------------------------------
+# --- timers --------------------------------------------------------------------------------------
 
 
 def test_delay_parks_run_until_due(env: Env) -> None:
-    one_sequence(env, step("w", "delay", amount=3, unit="hours"), step("n", "create_note", body="x"))
+    one_sequence(
+        env, step("w", "delay", amount=3, unit="hours"), step("n", "create_note", body="x")
+    )
     c = env.contact()
     enroll(env, c)
     env.tick()
@@ -372,7 +455,9 @@ def test_delay_parks_run_until_due(env: Env) -> None:
 
 
 def test_run_due_while_down_runs_at_next_tick(env: Env) -> None:
-    one_sequence(env, step("w", "delay", amount=5, unit="minutes"), step("n", "create_note", body="x"))
+    one_sequence(
+        env, step("w", "delay", amount=5, unit="minutes"), step("n", "create_note", body="x")
+    )
     c = env.contact()
     enroll(env, c)
     env.tick()
@@ -383,8 +468,17 @@ def test_run_due_while_down_runs_at_next_tick(env: Env) -> None:
 
 
 def test_delay_window_waits_for_next_opening(env: Env) -> None:
-    window = {"weekdays": [0, 1, 2, 3, 4], "start_hour": 9, "end_hour": 17, "timezone": "America/New_York"}
-    one_sequence(env, step("w", "delay", amount=1, unit="hours", window=window), step("n", "create_note", body="x"))
+    window = {
+        "weekdays": [0, 1, 2, 3, 4],
+        "start_hour": 9,
+        "end_hour": 17,
+        "timezone": "America/New_York",
+    }
+    one_sequence(
+        env,
+        step("w", "delay", amount=1, unit="hours", window=window),
+        step("n", "create_note", body="x"),
+    )
     # Friday 2026-01-09 16:30 in New York (21:30 UTC): +1 h is after hours → Monday 09:00 New York.
     env.clock.set(datetime(2026, 1, 9, 21, 30, tzinfo=UTC))
     c = env.contact()
@@ -410,8 +504,12 @@ def test_delay_days_keeps_wall_clock_across_dst(env: Env) -> None:
 
 def test_contact_without_timezone_uses_account_timezone(env: Env) -> None:
     one_sequence(env, step("w", "delay", amount=1, unit="days"), step("n", "create_note", body="x"))
-    env.config = type(env.config)(database_url=env.config.database_url, account_timezone="Europe/Berlin",
-                                  batch_size=50, max_attempts=3)
+    env.config = type(env.config)(
+        database_url=env.config.database_url,
+        account_timezone="Europe/Berlin",
+        batch_size=50,
+        max_attempts=3,
+    )
     env.clock.set(datetime(2026, 3, 28, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")))
     c = env.contact()
     enroll(env, c)
@@ -420,9 +518,19 @@ def test_contact_without_timezone_uses_account_timezone(env: Env) -> None:
 
 
 def test_wait_until_contact_field(env: Env) -> None:
-    one_sequence(env, step("w", "wait_until", field="renewal", offset_days=2, direction="before", hour=9,
-                           timezone="account"),
-                 step("n", "create_note", body="renew"))
+    one_sequence(
+        env,
+        step(
+            "w",
+            "wait_until",
+            field="renewal",
+            offset_days=2,
+            direction="before",
+            hour=9,
+            timezone="account",
+        ),
+        step("n", "create_note", body="renew"),
+    )
     c = env.contact(fields={"renewal": "2026-02-10"})
     past = env.contact("past@example.com", fields={"renewal": "2025-01-01"})
     enroll(env, c)
@@ -432,7 +540,7 @@ def test_wait_until_contact_field(env: Env) -> None:
     assert run_of(env, past).status == "completed"  # a past date continues at once
 
 
-# --- claiming ---------------------------------------------------------------------------------------
+# --- claiming ------------------------------------------------------------------------------------
 
 
 def test_batch_size_limits_a_claim(env: Env) -> None:
@@ -448,7 +556,11 @@ def test_batch_size_limits_a_claim(env: Env) -> None:
 
 
 def test_leased_runs_are_not_claimed_until_reaped(env: Env) -> None:
-    one_sequence(env, step("e", "send_email", subject="s", body="b"), step("w", "delay", amount=1, unit="days"))
+    one_sequence(
+        env,
+        step("e", "send_email", subject="s", body="b"),
+        step("w", "delay", amount=1, unit="days"),
+    )
     c = env.contact()
     enroll(env, c)
     env.tick()
@@ -487,3 +599,14 @@ def test_wake_after_enrollment(env: Env) -> None:
     enroll(env, env.contact())
     env.session.commit()
     assert woken
+
+
+def test_trailing_timer_completes_the_run_only_when_due(env: Env) -> None:
+    one_sequence(env, step("n", "create_note", body="x"), step("w", "delay", amount=1, unit="days"))
+    c = env.contact()
+    enroll(env, c)
+    env.tick()
+    assert (run_of(env, c).status, run_of(env, c).waiting) == ("active", True)
+    env.clock.advance(days=1)
+    env.tick()
+    assert run_of(env, c).status == "completed"

@@ -1,0 +1,515 @@
+"""Benchmark the runtime: (a) steps/s on SQLite, (b) stage save → first step committed latency.
+
+Prints figures; asserts nothing.  Targets: ≥ 10,000 steps/s and p99 < 50 ms.
+
+(a) enrolls N contacts through an entry goal (tag_applied, via the real
+    apply_tag service, so each enrollment is an event matched against the goal
+    index) into a sequence apply_tag → create_task → create_note, then runs the
+    executor (`run_due`, batch after batch, as the tick does) to completion.
+(b) starts the real web app with its embedded runtime (`stagecraft serve`) on
+    a loopback port, and 1,000 times PATCHes an opportunity into a stage
+    whose "moved into" goal starts a sequence whose first step is create_note;
+    the latency is from sending the PATCH to the note being visible in the
+    database (a read-only SQLite connection polls every 0.5 ms).
+
+Run: ``.venv/bin/python bench/runtime_bench.py [--n 100000] [--saves 1000]``
+``[--only a|b] [--profile]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import resource
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psutil  # noqa: E402
+from sqlalchemy import func  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from models import Contact  # noqa: E402
+from models import Note  # noqa: E402
+from models import SequenceRun  # noqa: E402
+from models import Task  # noqa: E402
+from models.db import make_engine  # noqa: E402
+from models.db import make_session_factory  # noqa: E402
+from models.db import transaction  # noqa: E402
+from models.db import upgrade  # noqa: E402
+from runtime import campaigns  # noqa: E402
+from runtime import contacts  # noqa: E402
+from runtime import executor  # noqa: E402
+from runtime.access import Actor  # noqa: E402
+from runtime.config import RuntimeConfig  # noqa: E402
+
+ADMIN = Actor(user_id=None, role="admin")
+
+
+class RssSampler:
+    """Samples this process's RSS every 20 ms and keeps the peak."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+
+def mib(n: float) -> str:
+    """Bytes as MiB."""
+    return f"{n / 1048576:.0f} MiB"
+
+
+def graph_a() -> dict[str, t.Any]:
+    """Entry goal tag 'go' → apply_tag → create_task → create_note."""
+    return {
+        "nodes": [
+            {
+                "id": "g1",
+                "kind": "goal",
+                "type": "tag_applied",
+                "name": "Tagged go",
+                "config": {"tag": "go"},
+                "position": {"x": 0, "y": 0},
+            },
+            {
+                "id": "s1",
+                "kind": "sequence",
+                "name": "Welcome",
+                "position": {"x": 200, "y": 0},
+                "steps": [
+                    {"id": "t1", "type": "apply_tag", "config": {"tag": "welcomed"}},
+                    {
+                        "id": "t2",
+                        "type": "create_task",
+                        "config": {
+                            "title": "Call {{contact.first_name}}",
+                            "assignee": "owner",
+                            "due_in_days": 1,
+                        },
+                    },
+                    {
+                        "id": "t3",
+                        "type": "create_note",
+                        "config": {"body": "Welcomed {{contact.first_name}}"},
+                    },
+                ],
+            },
+        ],
+        "edges": [{"source": "g1", "target": "s1"}],
+    }
+
+
+def bench_steps(n: int, batch_size: int, profile: bool, workdir: Path) -> None:
+    """(a): enroll n contacts, run the executor to completion, print steps/s and RSS."""
+    db_path = workdir / "bench_a.db"
+    url = f"sqlite:///{db_path}"
+    engine = make_engine(url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    config = RuntimeConfig(database_url=url, smtp_url=None, redis_url=None, batch_size=batch_size)
+    print(f"(a) steps/s on SQLite ({db_path}), N={n:,}, batch {batch_size}")
+
+    with transaction(factory) as session:
+        for tag in ("go", "welcomed"):
+            contacts.ensure_tag(session, tag)
+    with transaction(factory) as session:
+        campaign = campaigns.create_campaign(session, ADMIN, "Bench", graph_a())
+        campaigns.publish(session, ADMIN, campaign.id)
+
+    t0 = time.perf_counter()
+    chunk = 5000
+    with transaction(factory) as session:
+        for start in range(0, n, chunk):
+            session.execute(
+                insert(Contact),
+                [
+                    {
+                        "email": f"c{i}@example.com",
+                        "first_name": f"F{i}",
+                        "last_name": "L",
+                        "fields": {},
+                    }
+                    for i in range(start, min(n, start + chunk))
+                ],
+            )
+    with factory() as session:
+        ids = list(session.scalars(select(Contact.id).order_by(Contact.id)))
+    t1 = time.perf_counter()
+    print(f"    contacts inserted: {len(ids):,} in {t1 - t0:.1f} s (bulk insert, setup only)")
+
+    t0 = time.perf_counter()
+    for start in range(0, len(ids), 1000):
+        with transaction(factory) as session:
+            for cid in ids[start : start + 1000]:
+                contacts.apply_tag(session, ADMIN, cid, "go")
+    t1 = time.perf_counter()
+    with factory() as session:
+        runs = int(session.scalar(select(func.count()).select_from(SequenceRun)) or 0)
+    print(
+        f"    enrolled through the entry goal: {runs:,} runs in {t1 - t0:.1f} s "
+        f"({runs / (t1 - t0):,.0f} enrollments/s, 1,000 per transaction)"
+    )
+
+    rss_before = psutil.Process().memory_info().rss
+    profiler = cProfile.Profile() if profile else None
+    with RssSampler() as sampler:
+        t0 = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        processed = 0
+        while True:
+            got = executor.run_due(factory, worker_id="bench", config=config)
+            processed += got
+            if got == 0:
+                break
+        if profiler:
+            profiler.disable()
+        t1 = time.perf_counter()
+    with factory() as session:
+        steps_tasks = int(session.scalar(select(func.count()).select_from(Task)) or 0)
+        steps_notes = int(session.scalar(select(func.count()).select_from(Note)) or 0)
+        done = int(
+            session.scalar(select(func.count()).where(SequenceRun.status == "completed")) or 0
+        )
+    steps = 3 * done
+    elapsed = t1 - t0
+    print(
+        f"    executed: {processed:,} runs, {done:,} completed, "
+        f"tasks {steps_tasks:,}, notes {steps_notes:,}"
+    )
+    print(
+        f"    STEPS/S: {steps / elapsed:,.0f}  ({steps:,} steps in {elapsed:.2f} s; "
+        f"{done / elapsed:,.0f} runs/s)   target >= 10,000"
+    )
+    print(
+        f"    RSS: {mib(rss_before)} before execution, peak {mib(sampler.peak)} during it; "
+        f"process peak (ru_maxrss) {mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)}"
+    )
+    if profiler:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+        stats.print_stats(35)
+        print("    --- cProfile of the execution phase (cumulative) ---")
+        print(out.getvalue())
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+        print("    --- cProfile of the execution phase (own time) ---")
+        print(out.getvalue())
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- (b)
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# What `stagecraft serve` does (web app + embedded runtime in one process); the runtime is
+# started inside an app context so this works whichever way builder wires it.
+SERVE_SCRIPT = """
+import sys
+from builder import create_app
+from builder.extensions import socketio
+from builder.runtime_host import start_runtime
+app = create_app({"RUN_RUNTIME": False})
+with app.app_context():
+    start_runtime(app)
+socketio.run(app, host="127.0.0.1", port=int(sys.argv[1]), allow_unsafe_werkzeug=True,
+             use_reloader=False, log_output=False)
+"""
+
+
+def bench_latency(saves: int, workdir: Path, spy: str | None = None) -> None:
+    """(b): stage save through the HTTP API → first step committed, p50/p99 over `saves` saves."""
+    import requests
+
+    try:
+        import builder  # noqa: F401
+        from builder.cli import main as _cli  # noqa: F401
+    except Exception as exc:  # the web app is not there yet
+        print(
+            "(b) SKIPPED: the web app (builder.create_app / stagecraft serve) "
+            f"is not importable: {exc!r}"
+        )
+        return
+    data_dir = workdir / "b"
+    data_dir.mkdir(exist_ok=True)
+    db_path = data_dir / "bench_b.db"
+    url = f"sqlite:///{db_path}"
+    engine = make_engine(url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    from runtime import users
+
+    with transaction(factory) as session:
+        users.create_user(session, "bench", "bench-password-1", "admin")
+    engine.dispose()
+
+    port = free_port()
+    env = dict(
+        os.environ,
+        STAGECRAFT_DATABASE_URL=url,
+        STAGECRAFT_DATA_DIR=str(data_dir),
+        PYTHONPATH=str(ROOT),
+    )
+    log = (data_dir / "serve.log").open("wb")
+    cmd = [sys.executable, "-c", SERVE_SCRIPT, str(port)]
+    if spy:  # sample the server with py-spy (raw stacks in the workdir)
+        cmd = [
+            spy,
+            "record",
+            "-r",
+            "250",
+            "-f",
+            "raw",
+            "-o",
+            str(data_dir / "serve.pyspy"),
+            "--",
+            *cmd,
+        ]
+    server = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/api/v1"
+    http = requests.Session()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http.get(f"{base}/openapi.json", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                print(f"(b) FAILED: the server did not come up; see {data_dir / 'serve.log'}")
+                return
+            time.sleep(0.1)
+        token = http.post(
+            f"{base}/auth/token",
+            json={"username": "bench", "password": "bench-password-1"},
+            timeout=10,
+        ).json()["token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+
+        def call(method: str, path: str, **kw: t.Any) -> t.Any:
+            resp = http.request(method, f"{base}{path}", timeout=30, **kw)
+            if resp.status_code >= 400:
+                raise RuntimeError(f"{method} {path} -> {resp.status_code}: {resp.text[:300]}")
+            return resp.json() if resp.content else None
+
+        pipeline = call(
+            "POST",
+            "/pipelines",
+            json={
+                "name": "Bench",
+                "kind": "sales",
+                "stages": [
+                    {
+                        "number": 10,
+                        "name": "Open",
+                        "target_days": 0,
+                        "probability": 10,
+                        "checklist": [],
+                    },
+                    {
+                        "number": 20,
+                        "name": "Qualified",
+                        "target_days": 0,
+                        "probability": 30,
+                        "checklist": [],
+                    },
+                ],
+            },
+        )
+        stage_ids = sorted((s["number"], s["id"]) for s in pipeline["stages"])
+        open_id, qualified_id = stage_ids[0][1], stage_ids[1][1]
+        graph = {
+            "nodes": [
+                {
+                    "id": "g1",
+                    "kind": "goal",
+                    "type": "stage_moved",
+                    "name": "Into Qualified",
+                    "config": {
+                        "pipeline_id": pipeline["id"],
+                        "stage_id": qualified_id,
+                        "direction": "into",
+                    },
+                    "position": {"x": 0, "y": 0},
+                },
+                {
+                    "id": "s1",
+                    "kind": "sequence",
+                    "name": "Qualified",
+                    "position": {"x": 200, "y": 0},
+                    "steps": [
+                        {
+                            "id": "t1",
+                            "type": "create_note",
+                            "config": {"body": "Qualified {{contact.first_name}}"},
+                        },
+                    ],
+                },
+            ],
+            "edges": [{"source": "g1", "target": "s1"}],
+        }
+        campaign = call("POST", "/campaigns", json={"name": "Latency"})
+        call("PUT", f"/campaigns/{campaign['id']}/draft", json={"graph": graph})
+        call("POST", f"/campaigns/{campaign['id']}/publish")
+
+        print(
+            f"(b) stage save → first step committed, {saves:,} saves "
+            f"through {base} (embedded runtime)"
+        )
+        opps = []
+        for i in range(saves):
+            contact = call(
+                "POST", "/contacts", json={"email": f"l{i}@example.com", "first_name": f"L{i}"}
+            )
+            opp = call(
+                "POST",
+                "/opportunities",
+                json={
+                    "title": f"Deal {i}",
+                    "contact_id": contact["id"],
+                    "pipeline_id": pipeline["id"],
+                    "stage_id": open_id,
+                },
+            )
+            opps.append((opp["id"], contact["id"]))
+
+        ro = sqlite3.connect(
+            f"file:{db_path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        latencies: list[float] = []
+        api_times: list[float] = []
+        after: list[float] = []
+        timeouts = 0
+        for opp_id, contact_id in opps:
+            t0 = time.perf_counter()
+            call("PATCH", f"/opportunities/{opp_id}", json={"stage_id": qualified_id})
+            t_api = time.perf_counter()
+            give_up = t0 + 10
+            while (
+                ro.execute(
+                    "SELECT 1 FROM note WHERE contact_id = ? LIMIT 1", (contact_id,)
+                ).fetchone()
+                is None
+            ):
+                if time.perf_counter() > give_up:
+                    timeouts += 1
+                    break
+                time.sleep(0.0005)
+            else:
+                t_step = time.perf_counter()
+                latencies.append((t_step - t0) * 1000)
+                api_times.append((t_api - t0) * 1000)
+                after.append((t_step - t_api) * 1000)
+        ro.close()
+        if not latencies:
+            print("    no save produced its step within 10 s")
+            return
+        latencies.sort()
+        api_times.sort()
+        after.sort()
+
+        def pct(values: list[float], p: float) -> float:
+            return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+        print(
+            f"    LATENCY p50 {pct(latencies, 50):.1f} ms, p90 {pct(latencies, 90):.1f} ms, "
+            f"P99 {pct(latencies, 99):.1f} ms, max {latencies[-1]:.1f} ms   target p99 < 50 ms"
+        )
+        print(
+            f"    of which the PATCH round trip: p50 {pct(api_times, 50):.1f} ms, "
+            f"p99 {pct(api_times, 99):.1f} ms;"
+            f" mean total {statistics.fmean(latencies):.1f} ms; {timeouts} saves timed out (10 s)"
+        )
+        print(
+            f"    step visible after the PATCH returned (wake → tick → commit): "
+            f"p50 {pct(after, 50):.1f} ms, p99 {pct(after, 99):.1f} ms"
+        )
+    finally:
+        if spy:  # py-spy writes its profile on Ctrl-C, and passes it on to the server
+            server.send_signal(signal.SIGINT)
+        else:
+            server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run the benchmarks."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="contacts for (a) (default 100000)")
+    parser.add_argument("--batch-size", type=int, default=200, help="executor batch size for (a)")
+    parser.add_argument(
+        "--saves", type=int, default=1000, help="stage saves for (b) (default 1000)"
+    )
+    parser.add_argument("--only", choices=["a", "b"], help="run one part only")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the execution phase of (a)"
+    )
+    parser.add_argument("--spy-server", metavar="PY_SPY", help="profile the (b) server with py-spy")
+    parser.add_argument("--workdir", type=Path, help="where the databases go (default: a temp dir)")
+    args = parser.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="stagecraft-bench-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        version = sys.version.split()[0]
+        print(f"python {version}, {os.cpu_count()} CPUs, load {load}, workdir {workdir}")
+        if args.only in (None, "a"):
+            bench_steps(args.n, args.batch_size, args.profile, workdir)
+        if args.only in (None, "b"):
+            bench_latency(args.saves, workdir, args.spy_server)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
