@@ -69,9 +69,15 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from runtime import users
     from runtime.errors import DomainError
 
+    password = args.password
+    if password is None:
+        # Keeps the password out of the process list and shell history.
+        import getpass
+
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     try:
         with transaction(_session_factory()) as session:
-            user = users.create_user(session, args.name, args.password, args.role,
+            user = users.create_user(session, args.name, password, args.role,
                                      daily_task_capacity=args.daily_task_capacity, email=args.email or "")
             print(f"created {user.role} {user.username!r} (id {user.id})")
     except DomainError as exc:
@@ -113,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = user_sub.add_parser("add", help="create a user")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["admin", "marketer", "rep"])
-    add.add_argument("--password", required=True)
+    add.add_argument("--password", help="the password (omit it to be prompted, or pipe it on stdin)")
     add.add_argument("--email")
     add.add_argument("--daily-task-capacity", type=int, default=10)
     add.set_defaults(func=cmd_user_add)

@@ -6,7 +6,6 @@ import atexit
 
 from flask import Flask
 
-from builder.db import database
 from runtime.config import RuntimeConfig
 
 
@@ -15,7 +14,7 @@ def start_runtime(app: Flask) -> None:
     from runtime.scheduler import RuntimeLoops
 
     config = RuntimeConfig(database_url=app.config["DATABASE_URL"])
-    loops = RuntimeLoops(database().sessions, config)
+    loops = RuntimeLoops(app.extensions["stagecraft_db"].sessions, config)
     loops.start()
     app.extensions["stagecraft_runtime"] = loops
     atexit.register(loops.shutdown)

@@ -41,7 +41,10 @@ def _pipeline_or_404(pipeline_id: int) -> Any:
 
 def _pipelines() -> list[dict[str, Any]]:
     """Every pipeline as {id, name, kind} for the picker."""
-    return [{"id": p.id, "name": p.name, "kind": p.kind} for p in pipeline_service.list_pipelines(get_session())]
+    return [
+        {"id": p.id, "name": p.name, "kind": p.kind}
+        for p in pipeline_service.list_pipelines(get_session())
+    ]
 
 
 @bp.route("/pipelines")

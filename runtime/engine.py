@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import typing as t
+import weakref
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import event as sa_event
@@ -76,9 +78,30 @@ HINTED_KEY = "stagecraft.engine.hinted"
 
 # --- compiled campaigns, cached per process ------------------------------------
 
+
+@dataclass
+class _Caches:
+    """Per-database caches: version ids are only unique within one database."""
+
+    compiled: dict[int, CompiledCampaign] = field(default_factory=dict)
+    parsed_steps: dict[tuple[int, str, str], BaseModel] = field(default_factory=dict)
+    # (signature of live versions, goal-index key -> campaign ids)
+    merged: tuple[tuple[tuple[int, int], ...], dict[IndexKey, tuple[int, ...]]] | None = None
+
+
 _cache_lock = threading.Lock()
-_compiled: dict[int, CompiledCampaign] = {}
-_parsed_steps: dict[tuple[int, str, str], BaseModel] = {}
+_caches: weakref.WeakKeyDictionary[Engine, _Caches] = weakref.WeakKeyDictionary()
+
+
+def _caches_for(session: Session) -> _Caches:
+    """The caches of the database this session talks to."""
+    bind = session.get_bind()
+    db = t.cast(Engine, getattr(bind, "engine", bind))
+    caches = _caches.get(db)
+    if caches is None:
+        with _cache_lock:
+            caches = _caches.setdefault(db, _Caches())
+    return caches
 
 
 def load_compiled(session: Session, version_id: int) -> CompiledCampaign:
@@ -94,7 +117,8 @@ def load_compiled(session: Session, version_id: int) -> CompiledCampaign:
     Raises:
         NotFound: no such version.
     """
-    compiled = _compiled.get(version_id)
+    cache = _caches_for(session).compiled
+    compiled = cache.get(version_id)
     if compiled is not None:
         return compiled
     data = session.scalar(select(CampaignVersion.compiled).where(CampaignVersion.id == version_id))
@@ -102,31 +126,31 @@ def load_compiled(session: Session, version_id: int) -> CompiledCampaign:
         raise NotFound(f"no campaign version {version_id}")
     compiled = CompiledCampaign.from_json(data)
     with _cache_lock:
-        return _compiled.setdefault(version_id, compiled)
+        return cache.setdefault(version_id, compiled)
 
 
-def cache_compiled(version_id: int, compiled: CompiledCampaign) -> None:
+def cache_compiled(session: Session, version_id: int, compiled: CompiledCampaign) -> None:
     """Prime the cache with a version just compiled at publish (saves one load)."""
+    cache = _caches_for(session).compiled
     with _cache_lock:
-        _compiled.setdefault(version_id, compiled)
+        cache.setdefault(version_id, compiled)
 
 
 def clear_caches() -> None:
-    """Forget every cached compiled campaign and live index (tests, new database)."""
-    global _merged
+    """Forget every cached compiled campaign and live index (tests)."""
     with _cache_lock:
-        _compiled.clear()
-        _parsed_steps.clear()
-        _merged = None
+        _caches.clear()
 
 
-def parsed_step_config(version_id: int, node_id: str, spec: StepSpec) -> BaseModel:
+def parsed_step_config(
+    session: Session, version_id: int, node_id: str, spec: StepSpec
+) -> BaseModel:
     """Return a step's config parsed by its type (cached: configs are immutable)."""
+    cache = _caches_for(session).parsed_steps
     key = (version_id, node_id, spec.id)
-    parsed = _parsed_steps.get(key)
+    parsed = cache.get(key)
     if parsed is None:
-        parsed = step_type(spec.type).parse(spec.config)
-        _parsed_steps[key] = parsed
+        parsed = cache[key] = step_type(spec.type).parse(spec.config)
     return parsed
 
 
@@ -171,17 +195,13 @@ def pin_live_campaigns(session: Session) -> Iterator[tuple[LiveCampaign, ...]]:
         session.info.pop(LIVE_KEY, None)
 
 
-# (signature of live versions, key -> campaign ids); rebuilt when a version goes live or stops.
-_merged: tuple[tuple[tuple[int, int], ...], dict[IndexKey, tuple[int, ...]]] | None = None
-
-
 def _merged_index(
     session: Session, live: tuple[LiveCampaign, ...]
 ) -> dict[IndexKey, tuple[int, ...]]:
-    """Goal-index keys of every live version → the campaigns that index them."""
-    global _merged
+    """Goal-index keys of every live version → the campaigns that index them (rebuilt on change)."""
+    caches = _caches_for(session)
     signature = tuple((c.id, c.version_id) for c in live)
-    current = _merged
+    current = caches.merged
     if current is not None and current[0] == signature:
         return current[1]
     merged: dict[IndexKey, list[int]] = {}
@@ -189,7 +209,7 @@ def _merged_index(
         for key in load_compiled(session, campaign.version_id).goal_index:
             merged.setdefault(key, []).append(campaign.id)
     index = {key: tuple(ids) for key, ids in merged.items()}
-    _merged = (signature, index)
+    caches.merged = (signature, index)
     return index
 
 
@@ -538,7 +558,7 @@ def migrate_runs(
         ``{"moved", "stopped", "remapped", "stopped_by_node"}`` counts.
     """
     new = CompiledCampaign.from_json(new_version.compiled)
-    cache_compiled(new_version.id, new)
+    cache_compiled(session, new_version.id, new)
     now = clock.now()
     runs = session.scalars(
         select(SequenceRun)

@@ -11,9 +11,14 @@ Invariants:
       While the execute transaction holds the row locks the lease cannot be
       taken over, so it needs no renewal; the lease only guards the gap
       between claim and execute, and `reap_leases` frees it after a crash.
-    * Each step runs in a SAVEPOINT: a failing step leaves no partial effect;
-      the run is retried with exponential backoff and fails after
-      ``max_attempts`` with the error kept on the run.
+    * A failing step leaves no partial effect and does not undo or repeat
+      other steps: a batch first runs without savepoints (fast path); if any
+      step raises, the batch is rolled back and run again with each action
+      step in its own SAVEPOINT. The failing run is retried with exponential
+      backoff and fails after ``max_attempts`` with the error kept on the run.
+    * Nothing is autoflushed during a batch (flushes cost more than steps);
+      services flush where they need ids, and ``record_event`` flushes before
+      goals are matched.
     * A step's effects go through the CRM services with ``source="campaign"``
       and the SYSTEM actor, so the events they emit satisfy goals exactly as a
       user's change would (a step can stop its own run or enroll the contact
@@ -204,8 +209,11 @@ def run_due(
         How many runs were processed.
     """
     now = now or clock.now()
-    with session_factory() as session:
-        dialect = session.get_bind().dialect.name
+    bind = session_factory.kw.get("bind")
+    if bind is None:
+        with session_factory() as session:
+            bind = session.get_bind()
+    dialect = bind.dialect.name
     if dialect == "postgresql":
         ids = _claim_leased(session_factory, worker_id, config, now)
         if not ids:
@@ -371,7 +379,7 @@ def advance(session: Session, run: SequenceRun, batch: Batch) -> None:
             ctx.step_id = step.id
             try:
                 kind = step_type(step.type)
-                config = engine.parsed_step_config(run.version_id, run.node_id, step)
+                config = engine.parsed_step_config(session, run.version_id, run.node_id, step)
                 if isinstance(kind, TimerStep):
                     due = kind.due_at(ctx, config)
                     index += 1

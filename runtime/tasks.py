@@ -94,7 +94,10 @@ def _visible(session: Session, actor: Actor, task: Task | None) -> Task:
     if actor.is_admin or task.assignee_id == actor.user_id:
         return task
     if task.opportunity_id is not None:
-        check_read_opportunity(session, actor, session.get(Opportunity, task.opportunity_id))
+        try:
+            check_read_opportunity(session, actor, session.get(Opportunity, task.opportunity_id))
+        except NotFound:
+            raise NotFound("no such task") from None
         return task
     if actor.role == "marketer":
         return task

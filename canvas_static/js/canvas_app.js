@@ -416,7 +416,7 @@
       const panelNode = Vue.computed(() => (state.panelId ? nodeById(state.panelId) : null));
       Vue.watch(canvasApi.selectedNodes, (ids) => {
         if (ids.length === 1) { if (state.panelId !== ids[0]) { state.panelId = ids[0]; state.openStepId = null; state.addingStep = false; } }
-        else if (ids.length === 0) state.panelId = null;
+        else state.panelId = null;  // none, or a multi-selection
       });
       const panelSpec = Vue.computed(() => (panelNode.value?.kind === "goal" ? goalTypes.value[panelNode.value.type] : null));
       const stepGroups = Vue.computed(() => group(state.catalog.steps, state.stepSearch));
@@ -655,7 +655,7 @@
       function onKeyUp(ev) { if (!isTyping(ev.target) && ev.key.startsWith("Arrow")) pullPositions(); }
 
       function onNodeDblclick(id) { if (!readOnly.value) state.editingId = id; }
-      function onNodeClick(id) { state.panelId = id; }
+      function onNodeClick(id, ev) { if (!(ev && (ev.shiftKey || ev.ctrlKey || ev.metaKey))) state.panelId = id; }
       function onPaneClick() { state.menu = false; }
       function onViewport(v) { try { localStorage.setItem(`stagecraft.viewport.${CID}`, JSON.stringify(v)); } catch (_e) { /* full */ } }
       const minimapColor = (type) => ({ goal: "#7048e8", sequence: "#1c7ed6", note: "#f2c94c" }[type] || "#adb5bd");

@@ -1,5 +1,5 @@
 // The canvas page's Vue template (compiled in the browser; the CSP allows 'unsafe-eval'
-// but no inline scripts, so it lives in this file). Text interpolation only — no v-html.
+// but no inline scripts, so it lives in this file). Text interpolation only, never raw HTML.
 window.StagecraftCanvasTemplate = `
 <div class="cv-shell" :class="{ 'is-readonly': readOnly }" :data-save-state="state.save" :data-status="state.campaign.status">
   <header class="cv-header">

@@ -243,14 +243,14 @@
               <option v-for="s in g.stages" :key="s.id" :value="s.id">{{ s.name }}</option>
             </optgroup>
           </select>
-          <select v-else-if="kind === 'user' || kind === 'assignee'" :id="inputId" :value="value ?? ''" :disabled="readOnly" @change="onSelect">
+          <select v-else-if="kind === 'user' || kind === 'assignee'" :id="inputId" :value="value ?? spec.default ?? ''" :disabled="readOnly" @change="onSelect">
             <option v-if="!spec.default" value="">Choose a user…</option>
             <option v-for="o in spec.options" :key="'o' + o.value" :value="o.value">{{ o.label }}</option>
             <optgroup label="Users">
               <option v-for="u in userChoices" :key="u.id" :value="u.id">{{ u.name }}</option>
             </optgroup>
           </select>
-          <select v-else-if="kind === 'select'" :id="inputId" :value="value ?? ''" :disabled="readOnly" @change="onSelect">
+          <select v-else-if="kind === 'select'" :id="inputId" :value="value ?? spec.default ?? ''" :disabled="readOnly" @change="onSelect">
             <option v-if="spec.default === null" value="">Choose…</option>
             <option v-for="o in spec.options" :key="o.value" :value="o.value">{{ o.label }}</option>
           </select>

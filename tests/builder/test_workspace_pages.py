@@ -19,14 +19,26 @@ from runtime import users as user_service
 from runtime.access import Actor
 
 PASSWORD = "page-pass-123"
-PAGES = ("/pipelines", "/pipelines/{pipeline}", "/pipelines/{pipeline}/forecast", "/opportunities/{opp}", "/tasks")
+PAGES = (
+    "/pipelines",
+    "/pipelines/{pipeline}",
+    "/pipelines/{pipeline}/forecast",
+    "/opportunities/{opp}",
+    "/tasks",
+)
 
 
 @pytest.fixture
 def workspace_app(tmp_path: Path) -> Iterator[tuple[Flask, dict[str, int]]]:
-    """An app on a fresh SQLite file with an admin, two reps, a sales pipeline and rep1's opportunity."""
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/pages.db",
-                      "DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret"})
+    """A fresh SQLite app: admin, two reps, a sales pipeline and rep1's opportunity."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/pages.db",
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "test-secret",
+        }
+    )
     with app.app_context():
         session = database().sessions()
         admin = user_service.create_user(session, "admin", PASSWORD, "admin")
@@ -34,13 +46,27 @@ def workspace_app(tmp_path: Path) -> Iterator[tuple[Flask, dict[str, int]]]:
         user_service.create_user(session, "rep2", PASSWORD, "rep")
         session.flush()
         actor = Actor.of(admin)
-        pipeline = pipeline_service.create_pipeline(session, actor, "Sales", "sales", "sales_workflow", [])
+        pipeline = pipeline_service.create_pipeline(
+            session, actor, "Sales", "sales", "sales_workflow", []
+        )
         session.flush()
-        contact = contact_service.create_contact(session, actor, email="ada@example.com", first_name="Ada",
-                                                 last_name="<script>x</script>")
+        contact = contact_service.create_contact(
+            session,
+            actor,
+            email="ada@example.com",
+            first_name="Ada",
+            last_name="<script>x</script>",
+        )
         session.flush()
-        opp = opp_service.create_opportunity(session, actor, title="Deal <b>one</b>", contact_id=contact.id,
-                                             pipeline_id=pipeline.id, stage_id=pipeline.stages[0].id, owner_id=rep1.id)
+        opp = opp_service.create_opportunity(
+            session,
+            actor,
+            title="Deal <b>one</b>",
+            contact_id=contact.id,
+            pipeline_id=pipeline.id,
+            stage_id=pipeline.stages[0].id,
+            owner_id=rep1.id,
+        )
         session.commit()
         ids = {"pipeline": pipeline.id, "opp": opp.id}
         session.close()
@@ -51,7 +77,9 @@ def _login(client: FlaskClient, username: str) -> None:
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)})
+    r = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
 
 
@@ -70,7 +98,9 @@ def test_pages_need_login(workspace_app: tuple[Flask, dict[str, int]]) -> None:
 
 
 @pytest.mark.parametrize("username", ["admin", "rep1"])
-def test_pages_render_with_csp_and_no_inline_scripts(workspace_app: tuple[Flask, dict[str, int]], username: str) -> None:
+def test_pages_render_with_csp_and_no_inline_scripts(
+    workspace_app: tuple[Flask, dict[str, int]], username: str
+) -> None:
     """Each page renders, carries the CSP header, and has only external scripts."""
     app, ids = workspace_app
     client = app.test_client()
@@ -79,7 +109,10 @@ def test_pages_render_with_csp_and_no_inline_scripts(workspace_app: tuple[Flask,
         r = client.get(path, follow_redirects=True)
         assert r.status_code == 200, path
         csp = r.headers["Content-Security-Policy"]
-        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+        assert (
+            "script-src 'self'" in csp
+            and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+        )
         html = r.get_data(as_text=True)
         for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S):
             assert "src=" in attrs and not body.strip(), f"inline script on {path}"
@@ -102,8 +135,14 @@ def test_board_remembers_the_last_pipeline(workspace_app: tuple[Flask, dict[str,
     with app.app_context():
         session = database().sessions()
         admin = user_service.get_user(session, 1)
-        leads = pipeline_service.create_pipeline(session, Actor.of(admin), "Leads", "leads", None,
-                                                 [{"number": 1, "name": "New", "checklist": []}])
+        leads = pipeline_service.create_pipeline(
+            session,
+            Actor.of(admin),
+            "Leads",
+            "leads",
+            None,
+            [{"number": 1, "name": "New", "checklist": []}],
+        )
         session.commit()
         leads_id = leads.id
         session.close()
@@ -112,13 +151,17 @@ def test_board_remembers_the_last_pipeline(workspace_app: tuple[Flask, dict[str,
     assert client.get("/pipelines").headers["Location"].endswith(f"/pipelines/{ids['pipeline']}")
     client.get(f"/pipelines/{leads_id}")
     assert client.get("/pipelines").headers["Location"].endswith(f"/pipelines/{leads_id}")
-    assert client.get(f"/pipelines?id={ids['pipeline']}").headers["Location"].endswith(f"/pipelines/{ids['pipeline']}")
+    assert (
+        client.get(f"/pipelines?id={ids['pipeline']}")
+        .headers["Location"]
+        .endswith(f"/pipelines/{ids['pipeline']}")
+    )
     r = client.get(f"/pipelines?id={leads_id}&view=forecast")
     assert r.headers["Location"].endswith(f"/pipelines/{leads_id}/forecast")
 
 
 def test_unknown_or_hidden_things_are_404(workspace_app: tuple[Flask, dict[str, int]]) -> None:
-    """A missing pipeline is 404; another rep's unshared opportunity is 404 (existence not revealed)."""
+    """Missing pipelines are 404; another rep's unshared opportunity too (not revealed)."""
     app, ids = workspace_app
     client = app.test_client()
     _login(client, "rep2")

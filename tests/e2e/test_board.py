@@ -1,4 +1,4 @@
-"""The pipeline board in real Chromium: columns, cards, drag to move, checklist dialog, filters, live."""
+"""The pipeline board in Chromium: columns, cards, drag to move, checklist dialog, filters, live."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ from tests.e2e.workspace_data import sales_board
 from tests.e2e.workspace_data import tick_required
 from tests.e2e.workspace_data import wait_live
 
-# pytest-base-url (a pytest-playwright dependency) trips a pytest 9 deprecation on its session fixture.
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning")]
+# pytest-base-url (pulled in by pytest-playwright) trips a pytest 9 deprecation.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,7 @@ def board(server: Any) -> dict[str, Any]:
 def _open(page: Page, server: Any, board: dict[str, Any], username: str = "rep1") -> None:
     login(page, server, username)
     page.goto(f"{server.base_url}/pipelines/{board['pipeline']['id']}")
-    expect(page.locator(".column")).to_have_count(len(board["stages"]))
+    expect(page.locator(".column")).to_have_count(len(board["stages"]), timeout=10000)
     expect(page.locator(".card").first).to_be_visible()
 
 
@@ -44,7 +47,7 @@ def _watch_dialogs(page: Page) -> list[str]:
 
 
 def test_columns_and_cards(page: Page, server: Any, board: dict[str, Any]) -> None:
-    """Columns follow stage numbers with their figures; cards show the deal; a screenshot is taken."""
+    """Columns follow stage numbers with their figures; cards show the deal; screenshot."""
     fired = _watch_dialogs(page)
     _open(page, server, board)
     names = page.locator(".column .column-title h2").all_text_contents()
@@ -75,7 +78,9 @@ def test_columns_and_cards(page: Page, server: Any, board: dict[str, Any]) -> No
     assert fired == []
 
 
-def test_contact_names_with_script_are_inert(page: Page, server: Any, board: dict[str, Any]) -> None:
+def test_contact_names_with_script_are_inert(
+    page: Page, server: Any, board: dict[str, Any]
+) -> None:
     """A contact named with <script>/<img onerror> shows as text; nothing runs."""
     fired = _watch_dialogs(page)
     _open(page, server, board)
@@ -92,29 +97,47 @@ def test_drag_card_to_next_stage(page: Page, server: Any, board: dict[str, Any])
     acme = board["opps"]["acme"]
     tick_required(server, acme["id"], prospect)
     _open(page, server, board)
-    card(page, acme["id"]).drag_to(page.locator(f'.column[data-stage-id="{qualified["id"]}"] .column-body'))
-    expect(column_cards(page, qualified["id"]).filter(has_text="Acme Corp CRM rollout")).to_have_count(1)
-    expect(column_cards(page, prospect["id"]).filter(has_text="Acme Corp CRM rollout")).to_have_count(0)
+    card(page, acme["id"]).drag_to(
+        page.locator(f'.column[data-stage-id="{qualified["id"]}"] .column-body')
+    )
+    expect(
+        column_cards(page, qualified["id"]).filter(has_text="Acme Corp CRM rollout")
+    ).to_have_count(1)
+    expect(
+        column_cards(page, prospect["id"]).filter(has_text="Acme Corp CRM rollout")
+    ).to_have_count(0)
     assert server.api("GET", f"/opportunities/{acme['id']}")["stage_id"] == qualified["id"]
     last = server.api("GET", f"/opportunities/{acme['id']}/history")[-1]
-    assert (last["from_stage_id"], last["to_stage_id"], last["source"]) == (prospect["id"], qualified["id"], "user")
+    assert (last["from_stage_id"], last["to_stage_id"], last["source"]) == (
+        prospect["id"],
+        qualified["id"],
+        "user",
+    )
     assert last["moved_by_id"] == board["users"]["rep1"]
-    expect(page.locator(f'.column[data-stage-id="{qualified["id"]}"] [data-role="count"]')).to_have_text("3")
+    expect(
+        page.locator(f'.column[data-stage-id="{qualified["id"]}"] [data-role="count"]')
+    ).to_have_text("3")
 
 
-def test_blocked_move_opens_checklist_dialog(page: Page, server: Any, board: dict[str, Any]) -> None:
-    """A move blocked by required items returns the card, lists the items; ticking them and retrying moves it."""
+def test_blocked_move_opens_checklist_dialog(
+    page: Page, server: Any, board: dict[str, Any]
+) -> None:
+    """A blocked move returns the card and lists the items; ticking them and retrying moves it."""
     fired = _watch_dialogs(page)
     qualified, discovery = board["stages"][1], board["stages"][2]
     stark = board["opps"]["stark"]
     _open(page, server, board)
-    card(page, stark["id"]).drag_to(page.locator(f'.column[data-stage-id="{discovery["id"]}"] .column-body'))
+    card(page, stark["id"]).drag_to(
+        page.locator(f'.column[data-stage-id="{discovery["id"]}"] .column-body')
+    )
     dialog = page.locator("#checklist-dialog")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Confirmed budget and decision maker")
     expect(dialog.locator(".req-mark")).to_have_count(1)
     # the card went back to its column
-    expect(column_cards(page, qualified["id"]).filter(has_text="Stark Industries seats")).to_have_count(1)
+    expect(
+        column_cards(page, qualified["id"]).filter(has_text="Stark Industries seats")
+    ).to_have_count(1)
     assert server.api("GET", f"/opportunities/{stark['id']}")["stage_id"] == qualified["id"]
     screenshot(page, "board-checklist-dialog")
 
@@ -122,7 +145,9 @@ def test_blocked_move_opens_checklist_dialog(page: Page, server: Any, board: dic
     expect(dialog.get_by_role("checkbox")).to_be_enabled()
     dialog.get_by_role("button", name="Retry move").click()
     expect(dialog).to_be_hidden()
-    expect(column_cards(page, discovery["id"]).filter(has_text="Stark Industries seats")).to_have_count(1)
+    expect(
+        column_cards(page, discovery["id"]).filter(has_text="Stark Industries seats")
+    ).to_have_count(1)
     assert server.api("GET", f"/opportunities/{stark['id']}")["stage_id"] == discovery["id"]
     assert fired == []
 
@@ -140,7 +165,9 @@ def test_move_with_keyboard_select(page: Page, server: Any, board: dict[str, Any
     move = wayne_card.locator('select[data-role="move"]')
     expect(move).to_be_focused()
     move.select_option(str(developed["id"]))
-    expect(column_cards(page, developed["id"]).filter(has_text="Wayne Enterprises audit")).to_have_count(1)
+    expect(
+        column_cards(page, developed["id"]).filter(has_text="Wayne Enterprises audit")
+    ).to_have_count(1)
     assert server.api("GET", f"/opportunities/{wayne['id']}")["stage_id"] == developed["id"]
 
 
@@ -150,7 +177,7 @@ def test_filters(page: Page, server: Any, board: dict[str, Any]) -> None:
     expect(page.locator("#filter-owner")).to_have_value("all")
     expect(card(page, board["opps"]["initech"]["id"])).to_have_count(1)
     page.select_option("#filter-owner", str(board["users"]["rep2"]))
-    expect(page.locator(".card")).to_have_count(2)   # Initech pilot, Hooli migration
+    expect(page.locator(".card")).to_have_count(2)  # Initech pilot, Hooli migration
     page.select_option("#filter-owner", "all")
     page.check("#filter-overdue")
     expect(page.locator(".card")).to_have_count(1)
@@ -159,18 +186,29 @@ def test_filters(page: Page, server: Any, board: dict[str, Any]) -> None:
     page.fill("#filter-q", "Soylent")
     expect(page.locator(".card")).to_have_count(1)
     expect(page.locator(".card")).to_contain_text("Soylent supply deal")
-    page.fill("#filter-q", "hamilton")   # contact last name
+    page.fill("#filter-q", "hamilton")  # contact last name
     expect(page.locator(".card")).to_have_count(1)
     expect(page.locator(".card")).to_contain_text("Hooli migration")
 
 
 def test_pipeline_picker_separates_boards(page: Page, server: Any, board: dict[str, Any]) -> None:
-    """Leads and sales pipelines are separate boards, switched with the picker; /pipelines remembers the last."""
-    leads = server.api("POST", "/pipelines", json={"name": "Leads board", "kind": "leads", "stages": [
-        {"number": 1, "name": "New lead", "target_days": 2, "probability": 5},
-        {"number": 2, "name": "Engaged", "target_days": 5, "probability": 15}]})
+    """Leads and sales are separate boards (picker); /pipelines remembers the last one."""
+    leads = server.api(
+        "POST",
+        "/pipelines",
+        json={
+            "name": "Leads board",
+            "kind": "leads",
+            "stages": [
+                {"number": 1, "name": "New lead", "target_days": 2, "probability": 5},
+                {"number": 2, "name": "Engaged", "target_days": 5, "probability": 15},
+            ],
+        },
+    )
     lead = contact(server, "Rosalind", "Franklin")
-    opportunity(server, leads, leads["stages"][0], "Inbound webinar lead", lead, board["users"]["rep1"], 0)
+    opportunity(
+        server, leads, leads["stages"][0], "Inbound webinar lead", lead, board["users"]["rep1"], 0
+    )
     _open(page, server, board)
     page.select_option("#pipeline-select", str(leads["id"]))
     page.wait_for_url(f"**/pipelines/{leads['id']}")
@@ -191,12 +229,21 @@ def test_second_page_sees_move_live(page: Page, server: Any, board: dict[str, An
         _open(other, server, board, "admin")
         wait_live(other)
         expect(card(other, globex["id"]).locator("xpath=ancestor::section[1]")).to_have_attribute(
-            "data-stage-id", str(prospect["id"]))
+            "data-stage-id", str(prospect["id"])
+        )
         _open(page, server, board)
-        card(page, globex["id"]).locator('select[data-role="move"]').select_option(str(qualified["id"]))
-        expect(column_cards(page, qualified["id"]).filter(has_text="Globex expansion")).to_have_count(1)
+        card(page, globex["id"]).locator('select[data-role="move"]').select_option(
+            str(qualified["id"])
+        )
+        expect(
+            column_cards(page, qualified["id"]).filter(has_text="Globex expansion")
+        ).to_have_count(1)
         # no reload on the other page: the push makes it re-fetch
-        expect(column_cards(other, qualified["id"]).filter(has_text="Globex expansion")).to_have_count(1, timeout=10000)
-        expect(column_cards(other, prospect["id"]).filter(has_text="Globex expansion")).to_have_count(0)
+        expect(
+            column_cards(other, qualified["id"]).filter(has_text="Globex expansion")
+        ).to_have_count(1, timeout=10000)
+        expect(
+            column_cards(other, prospect["id"]).filter(has_text="Globex expansion")
+        ).to_have_count(0)
     finally:
         other_context.close()

@@ -22,34 +22,72 @@ from tests.e2e.workspace_data import tick_required
 from tests.e2e.workspace_data import user_ids
 from tests.e2e.workspace_data import wait_live
 
-# pytest-base-url (a pytest-playwright dependency) trips a pytest 9 deprecation on its session fixture.
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning")]
+# pytest-base-url (pulled in by pytest-playwright) trips a pytest 9 deprecation.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning"),
+]
 
 XSS_NOTE = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
 def deal(server: Any) -> dict[str, Any]:
-    """A rep1 opportunity with some history: created in Prospect, moved to Qualified (by admin), a note, a task."""
+    """A rep1 deal: created in Prospect, moved to Qualified by admin, with a note and a task."""
     users = user_ids(server)
-    pipeline = server.api("POST", "/pipelines", json={"name": f"Record {uuid.uuid4().hex[:6]}", "kind": "sales",
-                                                      "template": "sales_workflow"})
+    pipeline = server.api(
+        "POST",
+        "/pipelines",
+        json={
+            "name": f"Record {uuid.uuid4().hex[:6]}",
+            "kind": "sales",
+            "template": "sales_workflow",
+        },
+    )
     stages = sorted(pipeline["stages"], key=lambda s: s["number"])
     person = contact(server, "Katherine", "Johnson")
-    opp = opportunity(server, pipeline, stages[0], "Northwind analytics suite", person, users["rep1"], 27500, 3,
-                      "Demo the reporting module")
-    server.api("PATCH", f"/opportunities/{opp['id']}", json={"products": [
-        {"name": "Analytics Pro (annual)", "quantity": 25, "special_price": 900},
-        {"name": "Onboarding package", "quantity": 1, "special_price": None}],
-        "custom_fields": {"Launch date": "2026-03-01", "Competitor": "Contoso"}})
+    opp = opportunity(
+        server,
+        pipeline,
+        stages[0],
+        "Northwind analytics suite",
+        person,
+        users["rep1"],
+        27500,
+        3,
+        "Demo the reporting module",
+    )
+    server.api(
+        "PATCH",
+        f"/opportunities/{opp['id']}",
+        json={
+            "products": [
+                {"name": "Analytics Pro (annual)", "quantity": 25, "special_price": 900},
+                {"name": "Onboarding package", "quantity": 1, "special_price": None},
+            ],
+            "custom_fields": {"Launch date": "2026-03-01", "Competitor": "Contoso"},
+        },
+    )
     backdate(server, opp["id"], 4)
     tick_required(server, opp["id"], stages[0])
     server.api("PATCH", f"/opportunities/{opp['id']}", json={"stage_id": stages[1]["id"]})
-    server.api("POST", f"/opportunities/{opp['id']}/notes", as_user="rep1",
-               json={"body": "Intro call went well; they run three BI tools today."})
-    server.api("POST", "/tasks", as_user="rep1", json={
-        "title": "Send the security questionnaire", "opportunity_id": opp["id"], "contact_id": person["id"],
-        "due_date": (date.today() + timedelta(days=1)).isoformat()})
+    server.api(
+        "POST",
+        f"/opportunities/{opp['id']}/notes",
+        as_user="rep1",
+        json={"body": "Intro call went well; they run three BI tools today."},
+    )
+    server.api(
+        "POST",
+        "/tasks",
+        as_user="rep1",
+        json={
+            "title": "Send the security questionnaire",
+            "opportunity_id": opp["id"],
+            "contact_id": person["id"],
+            "due_date": (date.today() + timedelta(days=1)).isoformat(),
+        },
+    )
     return {"pipeline": pipeline, "stages": stages, "opp": opp, "contact": person, "users": users}
 
 
@@ -65,7 +103,7 @@ def _tab(page: Page, name: str) -> None:
 
 
 def test_general_tab_and_history(page: Page, server: Any, deal: dict[str, Any]) -> None:
-    """General shows owner, stage, value, next action and the stage checklist; Sales history lists each move."""
+    """General shows owner, stage, value, next action, checklist; Sales history lists moves."""
     _open(page, server, deal)
     qualified = deal["stages"][1]
     expect(page.locator("#f-stage")).to_have_value(str(qualified["id"]))
@@ -103,7 +141,7 @@ def test_general_tab_and_history(page: Page, server: Any, deal: dict[str, Any]) 
 
 
 def test_stage_picker_respects_checklist(page: Page, server: Any, deal: dict[str, Any]) -> None:
-    """A blocked stage change shows its error next to the picker; ticking the item lets it through."""
+    """A blocked stage change errs next to the picker; ticking the item lets it through."""
     _open(page, server, deal)
     discovery = deal["stages"][2]
     page.select_option("#f-stage", str(discovery["id"]))
@@ -118,7 +156,7 @@ def test_stage_picker_respects_checklist(page: Page, server: Any, deal: dict[str
 
 
 def test_general_save(page: Page, server: Any, deal: dict[str, Any]) -> None:
-    """Value and next action are saved with the Save button; a bad value shows its error by the field."""
+    """Value and next action save with Save; a bad value shows its error by the field."""
     _open(page, server, deal)
     page.fill("#f-value", "31000")
     next_date = (date.today() + timedelta(days=7)).isoformat()
@@ -128,14 +166,18 @@ def test_general_save(page: Page, server: Any, deal: dict[str, Any]) -> None:
     expect(page.locator("#general-status")).to_have_text("Saved")
     expect(page.locator("#fact-value")).to_have_text("$31,000")
     rec = server.api("GET", f"/opportunities/{deal['opp']['id']}")
-    assert (rec["value"], rec["next_action_date"], rec["next_action_note"]) == (31000, next_date, "Send the revised quote")
+    assert (rec["value"], rec["next_action_date"], rec["next_action_note"]) == (
+        31000,
+        next_date,
+        "Send the revised quote",
+    )
     page.fill("#f-value", "-5")
     page.click("#general-save")
     expect(page.locator('[data-error-for="value"]')).to_be_visible()
 
 
 def test_note_with_markup_renders_as_text(page: Page, server: Any, deal: dict[str, Any]) -> None:
-    """A note holding an <img onerror> payload shows as text: no element is made and nothing fires."""
+    """A note holding an <img onerror> payload shows as text: no element, nothing fires."""
     fired: list[str] = []
     page.on("dialog", lambda d: (fired.append(d.message), d.dismiss()))
     _open(page, server, deal)
@@ -167,24 +209,50 @@ def test_tasks_and_sharing(page: Page, server: Any, deal: dict[str, Any]) -> Non
     page.click("#share-form button[type=submit]")
     expect(page.locator("#share-list .share-row")).to_have_count(1)
     expect(page.locator("#share-list")).to_contain_text("rep2")
-    assert [s["user_id"] for s in server.api("GET", f"/opportunities/{deal['opp']['id']}")["shares"]] == [deal["users"]["rep2"]]
+    assert [
+        s["user_id"] for s in server.api("GET", f"/opportunities/{deal['opp']['id']}")["shares"]
+    ] == [deal["users"]["rep2"]]
     # rep2 can now open it
-    assert server.raw("GET", f"/opportunities/{deal['opp']['id']}", as_user="rep2").status_code == 200
+    assert (
+        server.raw("GET", f"/opportunities/{deal['opp']['id']}", as_user="rep2").status_code == 200
+    )
     page.locator("#share-list .share-row").get_by_role("button", name="Revoke").click()
     expect(page.locator("#share-list .share-row")).to_have_count(0)
-    assert server.raw("GET", f"/opportunities/{deal['opp']['id']}", as_user="rep2").status_code == 404
+    assert (
+        server.raw("GET", f"/opportunities/{deal['opp']['id']}", as_user="rep2").status_code == 404
+    )
 
 
 def _enroll(server: Any, deal: dict[str, Any]) -> list[dict[str, Any]]:
-    """Publish a tag-triggered campaign with a waiting step and tag the contact; return its sequence runs."""
+    """Publish a tag-triggered campaign with a delay, tag the contact; return its runs."""
     tag = f"ws-{uuid.uuid4().hex[:6]}"
-    graph = {"nodes": [
-        {"id": "g1", "kind": "goal", "type": "tag_applied", "name": "Asked for a demo", "config": {"tag": tag},
-         "position": {"x": 80, "y": 120}},
-        {"id": "s1", "kind": "sequence", "name": "Demo follow-up", "position": {"x": 320, "y": 120}, "steps": [
-            {"id": "wait", "type": "delay", "config": {"amount": 2, "unit": "days"}},
-            {"id": "mail", "type": "send_email", "config": {"subject": "Your demo", "body": "Hi"}}]}],
-        "edges": [{"source": "g1", "target": "s1"}]}
+    graph = {
+        "nodes": [
+            {
+                "id": "g1",
+                "kind": "goal",
+                "type": "tag_applied",
+                "name": "Asked for a demo",
+                "config": {"tag": tag},
+                "position": {"x": 80, "y": 120},
+            },
+            {
+                "id": "s1",
+                "kind": "sequence",
+                "name": "Demo follow-up",
+                "position": {"x": 320, "y": 120},
+                "steps": [
+                    {"id": "wait", "type": "delay", "config": {"amount": 2, "unit": "days"}},
+                    {
+                        "id": "mail",
+                        "type": "send_email",
+                        "config": {"subject": "Your demo", "body": "Hi"},
+                    },
+                ],
+            },
+        ],
+        "edges": [{"source": "g1", "target": "s1"}],
+    }
     try:
         server.api("POST", "/tags", json={"tag": tag})
         campaign = server.api("POST", "/campaigns", json={"name": f"Demo nurture {tag}"})
@@ -203,7 +271,7 @@ def _enroll(server: Any, deal: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_follow_up_sequences_tab(page: Page, server: Any, deal: dict[str, Any]) -> None:
-    """The tab shows its empty state, then the contact's runs with Pause/Resume/Stop once a campaign enrolls them."""
+    """Empty state first; once a campaign enrolls the contact, its runs with Pause/Resume/Stop."""
     _open(page, server, deal)
     _tab(page, "Follow-up sequences")
     expect(page.locator("#panel-sequences")).to_be_visible()
@@ -220,7 +288,9 @@ def test_follow_up_sequences_tab(page: Page, server: Any, deal: dict[str, Any]) 
     run = runs[0]
     row = page.locator(f'#sequences-table tr[data-run-id="{run["id"]}"]')
     expect(row).to_contain_text("Demo follow-up")
-    expect(row.locator(".badge")).to_contain_text("waiting" if run.get("waiting") else run["status"])
+    expect(row.locator(".badge")).to_contain_text(
+        "waiting" if run.get("waiting") else run["status"]
+    )
     if run["status"] != "active":
         return
     screenshot(page, "record-sequences")
@@ -229,7 +299,9 @@ def test_follow_up_sequences_tab(page: Page, server: Any, deal: dict[str, Any]) 
     # were PATCH /sequence-runs/{id} refused (or missing), its error would show next to the button
     expect(row.locator(".badge.run-paused, .field-error:not([hidden])").first).to_be_visible()
     assert error.count() == 0, error.all_text_contents()
-    assert server.api("GET", f"/contacts/{deal['contact']['id']}/sequences")[0]["status"] == "paused"
+    assert (
+        server.api("GET", f"/contacts/{deal['contact']['id']}/sequences")[0]["status"] == "paused"
+    )
     row.get_by_role("button", name="Resume").click()
     expect(row.locator(".badge.run-active")).to_be_visible()
     row.get_by_role("button", name="Stop").click()
@@ -241,8 +313,12 @@ def test_record_updates_live(page: Page, server: Any, deal: dict[str, Any]) -> N
     """A note and a stage move made elsewhere appear without a reload."""
     _open(page, server, deal)
     wait_live(page)
-    server.api("POST", f"/opportunities/{deal['opp']['id']}/notes", json={"body": "Pinged by the admin"})
+    server.api(
+        "POST", f"/opportunities/{deal['opp']['id']}/notes", json={"body": "Pinged by the admin"}
+    )
     expect(page.locator("#timeline")).to_contain_text("Pinged by the admin", timeout=10000)
     tick_required(server, deal["opp"]["id"], deal["stages"][1])
-    server.api("PATCH", f"/opportunities/{deal['opp']['id']}", json={"stage_id": deal["stages"][2]["id"]})
+    server.api(
+        "PATCH", f"/opportunities/{deal['opp']['id']}", json={"stage_id": deal["stages"][2]["id"]}
+    )
     expect(page.locator("#fact-stage")).to_contain_text("Discovery", timeout=10000)

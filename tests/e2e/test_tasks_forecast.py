@@ -1,4 +1,4 @@
-"""My tasks (open tasks by due date, today's load against capacity) and the forecast chart, in real Chromium."""
+"""My tasks (open tasks by due date, today's load vs capacity) and the forecast, in Chromium."""
 
 from __future__ import annotations
 
@@ -15,27 +15,47 @@ from tests.e2e.conftest import login
 from tests.e2e.conftest import screenshot
 from tests.e2e.workspace_data import sales_board
 
-# pytest-base-url (a pytest-playwright dependency) trips a pytest 9 deprecation on its session fixture.
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning")]
+# pytest-base-url (pulled in by pytest-playwright) trips a pytest 9 deprecation.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning"),
+]
 
 
 def _due_today(server: Any) -> int:
     today = date.today().isoformat()
     me = server.api("GET", "/users/me", as_user="rep1")
-    return sum(1 for t in server.api("GET", f"/tasks?assignee_id={me['id']}", as_user="rep1") if t["due_date"] == today)
+    return sum(
+        1
+        for t in server.api("GET", f"/tasks?assignee_id={me['id']}", as_user="rep1")
+        if t["due_date"] == today
+    )
 
 
 def test_my_tasks(page: Page, server: Any) -> None:
-    """Open tasks grouped by due date; today's load against the daily capacity; Complete removes a task."""
+    """Open tasks by due date; today's load against capacity; Complete removes a task."""
     board = sales_board(server, f"tasks {uuid.uuid4().hex[:4]}")
     opp = board["opps"]["umbrella"]
     today = date.today()
-    titles = {"Call Ada about the renewal": 0, "Prepare the QBR deck": 0, "Chase the signed order form": -2,
-              "Review the contract redlines": 1, "Plan the onsite visit": 5}
+    titles = {
+        "Call Ada about the renewal": 0,
+        "Prepare the QBR deck": 0,
+        "Chase the signed order form": -2,
+        "Review the contract redlines": 1,
+        "Plan the onsite visit": 5,
+    }
     for title, offset in titles.items():
-        server.api("POST", "/tasks", as_user="rep1", json={
-            "title": title, "opportunity_id": opp["id"], "contact_id": opp["contact_id"],
-            "due_date": (today + timedelta(days=offset)).isoformat()})
+        server.api(
+            "POST",
+            "/tasks",
+            as_user="rep1",
+            json={
+                "title": title,
+                "opportunity_id": opp["id"],
+                "contact_id": opp["contact_id"],
+                "due_date": (today + timedelta(days=offset)).isoformat(),
+            },
+        )
     capacity = server.api("GET", "/users/me", as_user="rep1")["daily_task_capacity"]
     login(page, server, "rep1")
     page.goto(f"{server.base_url}/tasks")
@@ -46,8 +66,10 @@ def test_my_tasks(page: Page, server: Any) -> None:
     today_group = page.locator(f'.task-group[data-group="{today.isoformat()}"]')
     expect(today_group.locator("h2")).to_contain_text("Today")
     expect(today_group).to_contain_text("Call Ada about the renewal")
-    expect(today_group).to_contain_text("Umbrella Health renewal")   # the deal it belongs to, linked
-    expect(page.locator(f'.task-group[data-group="{(today + timedelta(days=1)).isoformat()}"] h2')).to_contain_text("Tomorrow")
+    expect(today_group).to_contain_text("Umbrella Health renewal")  # the deal it belongs to, linked
+    expect(
+        page.locator(f'.task-group[data-group="{(today + timedelta(days=1)).isoformat()}"] h2')
+    ).to_contain_text("Tomorrow")
     expect(page.locator("#load-capacity")).to_have_text(str(capacity))
     expect(page.locator("#load-today-count")).to_have_text(str(_due_today(server)))
     screenshot(page, "my-tasks")
@@ -56,12 +78,16 @@ def test_my_tasks(page: Page, server: Any) -> None:
     row.get_by_role("button", name="Complete Prepare the QBR deck").click()
     expect(page.locator(".task-row").filter(has_text="Prepare the QBR deck")).to_have_count(0)
     expect(page.locator("#load-note")).to_contain_text("done")
-    task = next(t for t in server.api("GET", "/tasks", as_user="rep1") if t["title"] == "Prepare the QBR deck")
+    task = next(
+        t
+        for t in server.api("GET", "/tasks", as_user="rep1")
+        if t["title"] == "Prepare the QBR deck"
+    )
     assert task["completed_at"] is not None
 
 
 def test_forecast(page: Page, server: Any) -> None:
-    """A Chart.js bar chart of value and weighted value per stage, and a table with the overdue counts."""
+    """A Chart.js bar chart of value and weighted value per stage; a table with overdue counts."""
     board = sales_board(server, f"forecast {uuid.uuid4().hex[:4]}")
     pid = board["pipeline"]["id"]
     data = server.api("GET", f"/pipelines/{pid}/forecast")
@@ -74,7 +100,7 @@ def test_forecast(page: Page, server: Any) -> None:
     expect(qualified.locator("td").nth(3)).to_have_text("2")
     expect(qualified.locator("td").nth(4)).to_have_text("$39,000")
     expect(qualified.locator("td").nth(5)).to_have_text("$9,750")
-    expect(qualified.locator("td").nth(6)).to_have_text("1")   # Umbrella Health renewal is overdue
+    expect(qualified.locator("td").nth(6)).to_have_text("1")  # Umbrella Health renewal is overdue
     expect(page.locator("#forecast-kpis")).to_contain_text(f"${data['total_weighted_value']:,.0f}")
     chart = page.evaluate("""() => {
         const c = window.Chart.getChart(document.getElementById('forecast-chart'));
@@ -88,4 +114,4 @@ def test_forecast(page: Page, server: Any) -> None:
     # the owner filter narrows it
     page.select_option("#forecast-owner", str(board["users"]["rep2"]))
     expect(qualified.locator("td").nth(3)).to_have_text("0")
-    expect(rows.nth(0).locator("td").nth(3)).to_have_text("1")   # Initech pilot
+    expect(rows.nth(0).locator("td").nth(3)).to_have_text("1")  # Initech pilot

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 from typing import Any
 
 XSS_FIRST = "<script>window.__xss=1</script>"
@@ -26,15 +26,36 @@ def user_ids(server: Any) -> dict[str, int]:
 def contact(server: Any, first: str, last: str) -> dict[str, Any]:
     """A new contact with a unique email."""
     email = f"{first[:12].lower()}.{uuid.uuid4().hex[:8]}@example.com"
-    email = "".join(ch for ch in email if ch.isalnum() or ch in "@._-") or f"x{uuid.uuid4().hex[:8]}@example.com"
-    return server.api("POST", "/contacts", json={"email": email, "first_name": first, "last_name": last})
+    email = (
+        "".join(ch for ch in email if ch.isalnum() or ch in "@._-")
+        or f"x{uuid.uuid4().hex[:8]}@example.com"
+    )
+    return server.api(
+        "POST", "/contacts", json={"email": email, "first_name": first, "last_name": last}
+    )
 
 
-def opportunity(server: Any, pipeline: dict[str, Any], stage: dict[str, Any], title: str, contact_row: dict[str, Any],
-                owner_id: int, value: float, next_days: int | None = None, note: str = "") -> dict[str, Any]:
+def opportunity(
+    server: Any,
+    pipeline: dict[str, Any],
+    stage: dict[str, Any],
+    title: str,
+    contact_row: dict[str, Any],
+    owner_id: int,
+    value: float,
+    next_days: int | None = None,
+    note: str = "",
+) -> dict[str, Any]:
     """A hand-made opportunity in a stage."""
-    body: dict[str, Any] = {"title": title, "contact_id": contact_row["id"], "pipeline_id": pipeline["id"],
-                            "stage_id": stage["id"], "owner_id": owner_id, "value": value, "next_action_note": note}
+    body: dict[str, Any] = {
+        "title": title,
+        "contact_id": contact_row["id"],
+        "pipeline_id": pipeline["id"],
+        "stage_id": stage["id"],
+        "owner_id": owner_id,
+        "value": value,
+        "next_action_note": note,
+    }
     if next_days is not None:
         body["next_action_date"] = (date.today() + timedelta(days=next_days)).isoformat()
     return server.api("POST", "/opportunities", json=body)
@@ -44,51 +65,97 @@ def tick_required(server: Any, opp_id: int, stage: dict[str, Any]) -> None:
     """Tick every required checklist item of a stage on an opportunity."""
     for item in stage["checklist"]:
         if item["required"]:
-            server.api("PUT", f"/opportunities/{opp_id}/checklist/{item['id']}", json={"done": True})
+            server.api(
+                "PUT", f"/opportunities/{opp_id}/checklist/{item['id']}", json={"done": True}
+            )
 
 
 def backdate(server: Any, opp_id: int, days: float) -> None:
-    """Pretend the opportunity entered its stage `days` ago (the API cannot; the overdue mark needs it)."""
-    moment = (datetime.now(timezone.utc) - timedelta(days=days)).replace(tzinfo=None)
+    """Pretend the deal entered its stage `days` ago (the API cannot; overdue needs it)."""
+    moment = (datetime.now(UTC) - timedelta(days=days)).replace(tzinfo=None)
     with sqlite3.connect(server.data_dir / "e2e.db", timeout=10) as db:
-        db.execute("UPDATE opportunity SET stage_entered_at = ? WHERE id = ?",
-                   (moment.strftime("%Y-%m-%d %H:%M:%S.%f"), opp_id))
+        db.execute(
+            "UPDATE opportunity SET stage_entered_at = ? WHERE id = ?",
+            (moment.strftime("%Y-%m-%d %H:%M:%S.%f"), opp_id),
+        )
 
 
 def sales_board(server: Any, label: str) -> dict[str, Any]:
     """A sales pipeline (sales workflow template) with a realistic spread of deals.
 
-    Returns {pipeline, stages (by number), users, opps: {key: opportunity}, contacts: {key: contact}}.
+    Returns {pipeline, stages (by number), users, opps: {key: opportunity},
+    contacts: {key: contact}}.
     """
     users = user_ids(server)
-    pipeline = server.api("POST", "/pipelines", json={"name": f"Sales {label}", "kind": "sales",
-                                                      "template": "sales_workflow"})
+    pipeline = server.api(
+        "POST",
+        "/pipelines",
+        json={"name": f"Sales {label}", "kind": "sales", "template": "sales_workflow"},
+    )
     stages = sorted(pipeline["stages"], key=lambda s: s["number"])
     people = {
-        "grace": contact(server, "Grace", "Hopper"), "alan": contact(server, "Alan", "Turing"),
-        "ada": contact(server, "Ada", "Lovelace"), "linus": contact(server, "Linus", "Torvalds"),
-        "barbara": contact(server, "Barbara", "Liskov"), "ken": contact(server, "Ken", "Thompson"),
-        "margaret": contact(server, "Margaret", "Hamilton"), "dennis": contact(server, "Dennis", "Ritchie"),
+        "grace": contact(server, "Grace", "Hopper"),
+        "alan": contact(server, "Alan", "Turing"),
+        "ada": contact(server, "Ada", "Lovelace"),
+        "linus": contact(server, "Linus", "Torvalds"),
+        "barbara": contact(server, "Barbara", "Liskov"),
+        "ken": contact(server, "Ken", "Thompson"),
+        "margaret": contact(server, "Margaret", "Hamilton"),
+        "dennis": contact(server, "Dennis", "Ritchie"),
         "evil": contact(server, XSS_FIRST, XSS_LAST),
     }
     rep1, rep2 = users["rep1"], users["rep2"]
     p, (s10, s20, s30, s40, s50, s60) = pipeline, stages
     opps = {
-        "acme": opportunity(server, p, s10, "Acme Corp CRM rollout", people["grace"], rep1, 12000, 2, "Send the pricing deck"),
+        "acme": opportunity(
+            server,
+            p,
+            s10,
+            "Acme Corp CRM rollout",
+            people["grace"],
+            rep1,
+            12000,
+            2,
+            "Send the pricing deck",
+        ),
         "globex": opportunity(server, p, s10, "Globex expansion", people["alan"], rep1, 8500, 5),
         "initech": opportunity(server, p, s10, "Initech pilot", people["linus"], rep2, 4000, 1),
         "evil": opportunity(server, p, s10, "Evil Corp deal", people["evil"], rep1, 3000, None),
-        "umbrella": opportunity(server, p, s20, "Umbrella Health renewal", people["ada"], rep1, 24000, -1, "Chase the budget owner"),
-        "stark": opportunity(server, p, s20, "Stark Industries seats", people["barbara"], rep1, 15000, 3),
-        "wayne": opportunity(server, p, s30, "Wayne Enterprises audit", people["ken"], rep1, 32000, 4),
+        "umbrella": opportunity(
+            server,
+            p,
+            s20,
+            "Umbrella Health renewal",
+            people["ada"],
+            rep1,
+            24000,
+            -1,
+            "Chase the budget owner",
+        ),
+        "stark": opportunity(
+            server, p, s20, "Stark Industries seats", people["barbara"], rep1, 15000, 3
+        ),
+        "wayne": opportunity(
+            server, p, s30, "Wayne Enterprises audit", people["ken"], rep1, 32000, 4
+        ),
         "hooli": opportunity(server, p, s40, "Hooli migration", people["margaret"], rep2, 18000, 6),
-        "soylent": opportunity(server, p, s50, "Soylent supply deal", people["dennis"], rep1, 46000, 1),
-        "vandelay": opportunity(server, p, s60, "Vandelay imports", people["grace"], rep1, 9000, None),
+        "soylent": opportunity(
+            server, p, s50, "Soylent supply deal", people["dennis"], rep1, 46000, 1
+        ),
+        "vandelay": opportunity(
+            server, p, s60, "Vandelay imports", people["grace"], rep1, 9000, None
+        ),
     }
-    backdate(server, opps["umbrella"]["id"], 20)   # past the 14-day target: overdue
+    backdate(server, opps["umbrella"]["id"], 20)  # past the 14-day target: overdue
     backdate(server, opps["wayne"]["id"], 6)
     backdate(server, opps["globex"]["id"], 3)
-    return {"pipeline": pipeline, "stages": stages, "users": users, "opps": opps, "contacts": people}
+    return {
+        "pipeline": pipeline,
+        "stages": stages,
+        "users": users,
+        "opps": opps,
+        "contacts": people,
+    }
 
 
 def card(page: Any, opp_id: int) -> Any:

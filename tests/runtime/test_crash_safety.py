@@ -166,7 +166,7 @@ def test_sigkill_loses_no_step_and_delivers_each_key_once(
 
     crashed = start_worker(url, smtp_sink, tmp_path / "worker1.log", fault=fault)
     try:
-        assert crashed.wait(60) == -signal.SIGKILL, (tmp_path / "worker1.log").read_text()
+        assert crashed.wait(120) == -signal.SIGKILL, (tmp_path / "worker1.log").read_text()
     finally:
         if crashed.poll() is None:
             crashed.kill()
@@ -188,7 +188,7 @@ def test_sigkill_loses_no_step_and_delivers_each_key_once(
 
     survivor = start_worker(url, smtp_sink, tmp_path / "worker2.log")
     try:
-        assert wait_for(lambda: all_done(factory), timeout=60), (
+        assert wait_for(lambda: all_done(factory), timeout=120), (
             tmp_path / "worker2.log"
         ).read_text()
     finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func
@@ -13,10 +15,14 @@ from models import Note
 from models import Opportunity
 from models import SequenceRun
 from models import StageMove
+from models.db import make_engine
+from models.db import make_session_factory
 from runtime import campaigns
 from runtime import engine
 from runtime.access import Actor
 from runtime.contacts import apply_tag
+from runtime.contacts import create_contact
+from runtime.contacts import ensure_tag
 from runtime.errors import Conflict
 from runtime.errors import Forbidden
 from runtime.events import record_event
@@ -704,3 +710,23 @@ def test_hand_made_opportunity_event_keeps_source_user(env: Env) -> None:
         stage_id=env.stage("Qualified"),
     )
     assert opp.created_source == "user"
+
+
+def test_compiled_cache_is_per_database(env: Env, template_db: Path, tmp_path: Path) -> None:
+    env.publish(graph([goal("g", "tag_applied", tag="t"), seq("s", note("n", "first db"))], "g>s"))
+    tag(env, env.contact().id, "t")
+    env.tick()
+    # A second database in the same process, whose version 1 is another graph.
+    other_path = tmp_path / "other.db"
+    shutil.copy(template_db, other_path)
+    other_db = make_engine(f"sqlite:///{other_path}")
+    with make_session_factory(other_db)() as other:
+        ensure_tag(other, "t")
+        draft = graph([goal("g", "tag_applied", tag="t"), seq("x", note("m", "second db"))], "g>x")
+        campaign = campaigns.create_campaign(other, ADMIN, "Other", draft)
+        campaigns.publish(other, ADMIN, campaign.id)
+        contact = create_contact(other, ADMIN, "b@example.com")
+        apply_tag(other, ADMIN, contact.id, "t")
+        assert [r.node_id for r in other.scalars(select(SequenceRun))] == ["x"]
+        other.commit()
+    other_db.dispose()

@@ -610,3 +610,30 @@ def test_trailing_timer_completes_the_run_only_when_due(env: Env) -> None:
     env.clock.advance(days=1)
     env.tick()
     assert run_of(env, c).status == "completed"
+
+
+def test_one_failing_run_does_not_undo_or_repeat_the_others(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one_sequence(
+        env,
+        step("a", "apply_tag", tag="seen"),
+        step("e", "send_email", subject="s", body="b"),
+        step("n", "create_note", body="x"),
+    )
+    good, bad = env.contact("good@example.com"), env.contact("bad@example.com")
+    original = RunContext.create_note
+
+    def picky(ctx: RunContext, body: str) -> None:
+        if ctx.contact_id == bad.id:
+            raise RuntimeError("no")
+        original(ctx, body)
+
+    monkeypatch.setattr(RunContext, "create_note", picky)
+    enroll(env, good)
+    enroll(env, bad)
+    assert env.tick() == 2
+    assert (run_of(env, good).status, run_of(env, bad).status) == ("completed", "active")
+    assert run_of(env, bad).step_index == 2  # tag and email done once; the note will be retried
+    assert env.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+    assert env.session.scalar(select(func.count()).select_from(Note)) == 1

@@ -167,7 +167,7 @@ def test_two_worker_processes_share_the_work(pg: t.Any, tmp_path: Path) -> None:
                     == 300
                 )
 
-        assert wait_for(finished, timeout=60)
+        assert wait_for(finished, timeout=120)
     finally:
         for proc in procs:
             proc.terminate()

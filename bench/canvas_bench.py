@@ -1,0 +1,138 @@
+"""Canvas benchmark: open a generated 1,000-node / 1,200-edge campaign in Debian Chromium.
+
+Prints time to interactive (navigation start → nodes measured and shown) and the
+frame times while panning. Starts its own `stagecraft serve --no-runtime` on a free
+port with a throwaway data folder. Prints figures; never asserts (target < 1.5 s).
+
+    .venv/bin/python bench/canvas_bench.py [--nodes 1000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.canvas_data import big_graph  # noqa: E402
+from tests.e2e.conftest import PASSWORDS  # noqa: E402
+from tests.e2e.conftest import _free_port  # noqa: E402
+
+READY_JS = """() => {
+  const nodes = document.querySelectorAll('.vue-flow__node');
+  if (!document.body.dataset.canvasReady || nodes.length === 0) return false;
+  const first = nodes[0];
+  return getComputedStyle(first).visibility !== 'hidden' && first.getBoundingClientRect().width > 0;
+}"""
+
+PAN_JS = """async (ms) => {
+  const api = window.__stagecraftCanvas.api;
+  const deltas = [];
+  let last = performance.now();
+  const end = last + ms;
+  await new Promise((resolve) => {
+    const frame = (now) => {
+      deltas.push(now - last); last = now;
+      api.panBy(-6, -3);
+      if (now < end) requestAnimationFrame(frame); else resolve();
+    };
+    requestAnimationFrame(frame);
+  });
+  return { deltas: deltas.slice(1), rendered: document.querySelectorAll('.vue-flow__node').length };
+}"""
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Seed users and start the web server without the runtime."""
+    env = {**os.environ, "STAGECRAFT_DATA_DIR": str(data_dir), "STAGECRAFT_DATABASE_URL": f"sqlite:///{data_dir}/bench.db"}
+    env.pop("STAGECRAFT_REDIS_URL", None)
+    subprocess.run([sys.executable, "-m", "builder.cli", "user", "add", "marketer", "--role", "marketer",
+                    "--password", PASSWORDS["marketer"]], env=env, check=True, cwd=ROOT, capture_output=True)
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "builder.cli", "serve", "--port", str(port), "--no-runtime"],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/login", timeout=1).status_code == 200:
+                return proc, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile of values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="canvas-bench-"))
+    proc, base = start_server(data_dir)
+    try:
+        token = requests.post(f"{base}/api/v1/auth/token", json={"username": "marketer", "password": PASSWORDS["marketer"]},
+                              timeout=10).json()["token"]
+        graph = big_graph(args.nodes)
+        campaign = requests.post(f"{base}/api/v1/campaigns", json={"name": "Bench", "graph": graph},
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=60).json()
+        print(f"campaign: {len(graph['nodes'])} nodes, {len(graph['edges'])} edges "
+              f"(only visible elements rendered above 500 nodes)")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                         args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(base + "/login")
+            page.fill("input[name=username]", "marketer")
+            page.fill("input[name=password]", PASSWORDS["marketer"])
+            page.click("button[type=submit]")
+            page.wait_for_url(lambda url: "/login" not in url)
+            tti: list[float] = []
+            ready: list[float] = []
+            for _ in range(args.runs):
+                page.evaluate("localStorage.clear()")
+                page.goto(f"{base}/campaigns/{campaign['id']}")
+                page.wait_for_function(READY_JS, polling="raf", timeout=30000)
+                tti.append(page.evaluate("performance.now()"))
+                ready.append(page.evaluate("performance.getEntriesByName('canvas-ready')[0]?.startTime || 0"))
+            print(f"time to interactive (nav start → nodes shown): "
+                  f"median {statistics.median(tti):.0f} ms, runs {', '.join(f'{t:.0f}' for t in tti)} ms (target < 1500)")
+            print(f"  of which data loaded + graph handed to Vue Flow at: median {statistics.median(ready):.0f} ms")
+            page.wait_for_timeout(300)
+            result = page.evaluate(PAN_JS, 3000)
+            deltas = result["deltas"]
+            print(f"panning for 3 s: {len(deltas)} frames, {1000 * len(deltas) / sum(deltas):.0f} fps; frame time "
+                  f"median {statistics.median(deltas):.1f} ms, p95 {pct(deltas, 0.95):.1f} ms, max {max(deltas):.1f} ms; "
+                  f"{result['rendered']} node elements in the DOM")
+            page.set_viewport_size({"width": 1280, "height": 800})
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

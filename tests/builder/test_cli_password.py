@@ -1,0 +1,25 @@
+"""`stagecraft user add` without --password reads it from stdin (kept out of the process list)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+from models.db import make_engine
+from models.db import make_session_factory
+from runtime import users
+
+
+def test_user_add_reads_password_from_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The piped password is the one that logs in."""
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("STAGECRAFT_DATABASE_URL", url)
+    monkeypatch.setattr("sys.stdin", io.StringIO("piped-secret-1\n"))
+    assert main(["user", "add", "pia", "--role", "rep"]) == 0
+    assert "created rep 'pia'" in capsys.readouterr().out
+    with make_session_factory(make_engine(url))() as session:
+        assert users.authenticate(session, "pia", "piped-secret-1").username == "pia"
