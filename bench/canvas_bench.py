@@ -106,12 +106,14 @@ def main() -> None:
             page.fill("input[name=password]", PASSWORDS["marketer"])
             page.click("button[type=submit]")
             page.wait_for_url(lambda url: "/login" not in url)
+            page.on("pageerror", lambda e: print("page error:", e))
+            page.on("console", lambda m: print("console:", m.text) if m.type == "error" else None)
             tti: list[float] = []
             ready: list[float] = []
             for _ in range(args.runs):
                 page.evaluate("localStorage.clear()")
                 page.goto(f"{base}/campaigns/{campaign['id']}")
-                page.wait_for_function(READY_JS, polling="raf", timeout=30000)
+                page.wait_for_function(READY_JS, polling="raf", timeout=60000)
                 tti.append(page.evaluate("performance.now()"))
                 ready.append(page.evaluate("performance.getEntriesByName('canvas-ready')[0]?.startTime || 0"))
             print(f"time to interactive (nav start → nodes shown): "

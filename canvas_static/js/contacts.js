@@ -12,5 +12,7 @@
   document.getElementById("contact-search").addEventListener("input", (e) => {
     clearTimeout(timer); timer = setTimeout(() => load(e.target.value), 200);
   });
-  load("");
+  const initial = new URLSearchParams(location.search).get("q") || "";
+  document.getElementById("contact-search").value = initial;
+  load(initial);
 })();
