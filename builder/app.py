@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     pages.register_page_blueprints(app)
     socketio.init_app(app, async_mode="threading", message_queue=app.config.get("REDIS_URL"),
+                      channel=app.config.get("SOCKETIO_CHANNEL", "stagecraft"),
                       cors_allowed_origins=app.config.get("CORS_ORIGINS") or None, manage_session=False)
     live.init_app(app)
     if app.config.get("RUN_RUNTIME"):

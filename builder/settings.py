@@ -31,6 +31,7 @@ def default_settings() -> dict[str, Any]:
         "DATABASE_URL": default_database_url(),
         "DATA_DIR": str(data_dir),
         "REDIS_URL": os.environ.get("STAGECRAFT_REDIS_URL") or None,
+        "SOCKETIO_CHANNEL": os.environ.get("STAGECRAFT_SOCKETIO_CHANNEL", "stagecraft"),
         "RUN_RUNTIME": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -26,6 +26,8 @@ class RuntimeConfig:
 
     database_url: str = field(default_factory=default_database_url)
     redis_url: str | None = field(default_factory=lambda: os.environ.get("STAGECRAFT_REDIS_URL") or None)
+    # Web nodes and workers must share the Socket.IO channel on Redis.
+    socketio_channel: str = field(default_factory=lambda: os.environ.get("STAGECRAFT_SOCKETIO_CHANNEL", "stagecraft"))
     smtp_url: str | None = field(default_factory=lambda: os.environ.get("STAGECRAFT_SMTP_URL") or None)
     mail_from: str = field(default_factory=lambda: os.environ.get("STAGECRAFT_MAIL_FROM", "stagecraft@localhost"))
     account_timezone: str = field(default_factory=lambda: os.environ.get("STAGECRAFT_TIMEZONE", "UTC"))

@@ -47,11 +47,11 @@ def safe_url(url: str) -> str:
         return url.split(":", 1)[0] + "://…"
 
 
-def install_redis_publisher(redis_url: str) -> Any:
+def install_redis_publisher(redis_url: str, channel: str = "stagecraft") -> Any:
     """Publish notices to Socket.IO clients through Redis; return the manager."""
     import socketio  # type: ignore[import-untyped]  # python-socketio, not Flask-SocketIO
 
-    manager = socketio.RedisManager(redis_url, write_only=True)
+    manager = socketio.RedisManager(redis_url, channel=channel, write_only=True)
 
     def publish(room: str, name: str, payload: dict[str, Any]) -> None:
         manager.emit(name, payload, room=room, namespace="/")
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     upgrade(engine)
     factory = make_session_factory(engine)
     if config.redis_url:
-        install_redis_publisher(config.redis_url)
+        install_redis_publisher(config.redis_url, config.socketio_channel)
     loops = RuntimeLoops(factory, config)
     smtp = safe_url(config.smtp_url) if config.smtp_url else "(none: emails held in the outbox)"
     redis = safe_url(config.redis_url) if config.redis_url else "(none: live pushes dropped)"

@@ -667,6 +667,18 @@
         finishRename, focusNode,
       }));
 
+      // Big campaigns open at a readable zoom on their top-left (entry) corner rather than
+      // zoomed out over everything: only the visible nodes render, so this is what keeps
+      // opening and panning fast (the minimap gives the overview).
+      function openingView() {
+        const stage = document.querySelector(".cv-stage")?.getBoundingClientRect() || { width: 1000, height: 700 };
+        const xs = graph.nodes.map((n) => n.position.x), ys = graph.nodes.map((n) => n.position.y);
+        const minX = Math.min(...xs), minY = Math.min(...ys);
+        const w = Math.max(...xs) - minX + 260, h = Math.max(...ys) - minY + 120;
+        const zoom = Math.max(0.6, Math.min(1, stage.width / w, stage.height / h));
+        return { x: 40 - minX * zoom, y: 40 - minY * zoom, zoom };
+      }
+
       // ---- load
       async function load() {
         try {
@@ -687,7 +699,9 @@
           canvasApi.load(graph.nodes.map(toFlowNode), graph.edges.map(toFlowEdge));
           let vp = null;
           try { vp = JSON.parse(localStorage.getItem(`stagecraft.viewport.${CID}`) || "null"); } catch (_e) { vp = null; }
-          setTimeout(() => { if (vp && graph.nodes.length) canvasApi.setViewport(vp); else if (graph.nodes.length) canvasApi.fitView({ duration: 0 }); }, 30);
+          if (vp && graph.nodes.length) canvasApi.setViewport(vp);
+          else if (graph.nodes.length > flow.VISIBLE_ONLY_ABOVE) canvasApi.setViewport(openingView());
+          else if (graph.nodes.length) setTimeout(() => canvasApi.fitView({ duration: 0 }), 30);
           if (!readOnly.value && graph.nodes.length) api("POST", `/campaigns/${CID}/validate`).then(applyValidation).catch(() => {});
           const missing = sessionStorage.getItem(`stagecraft.missing.${CID}`);
           if (missing) { sessionStorage.removeItem(`stagecraft.missing.${CID}`); state.imported = JSON.parse(missing); }

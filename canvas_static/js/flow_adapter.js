@@ -105,10 +105,6 @@
       snap: (v) => Math.round(v / GRID) * GRID,
       // Replace everything (first load / big changes): fastest path.
       load(nodes, edges) {
-        const dbg = localStorage.getItem("scdbg") || "";
-        if (dbg.includes("plain")) nodes = nodes.map((n) => ({ ...n, data: { ...JSON.parse(JSON.stringify(n.data)) } }));
-        if (dbg.includes("noedges")) edges = [];
-        if (dbg.includes("few")) { nodes = nodes.slice(0, 100); edges = edges.filter((e) => nodes.some((n) => n.id === e.source) && nodes.some((n) => n.id === e.target)); }
         store.setNodes(nodes);
         store.setEdges(edges);
       },

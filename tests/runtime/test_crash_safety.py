@@ -131,6 +131,26 @@ def all_done(factory: sessionmaker[Session]) -> bool:
     return completed(factory) == CONTACTS and outbox_rows(factory, "sent") == 2 * CONTACTS
 
 
+def describe(factory: sessionmaker[Session]) -> str:
+    """Run and outbox states, for failure messages."""
+    with factory() as session:
+        runs = session.execute(
+            select(
+                SequenceRun.id, SequenceRun.status, SequenceRun.step_index, SequenceRun.lease_owner
+            )
+        ).all()
+        rows = session.execute(
+            select(
+                OutboxMessage.idempotency_key,
+                OutboxMessage.status,
+                OutboxMessage.attempts,
+                OutboxMessage.lease_owner,
+                OutboxMessage.last_error,
+            )
+        ).all()
+    return f"runs: {runs}\noutbox: {rows}"
+
+
 def deliveries(smtp: SmtpSink, http: HttpSink) -> int:
     """Messages received by both sinks, duplicates included."""
     return len(smtp.messages) + len(http.requests)
@@ -188,11 +208,12 @@ def test_sigkill_loses_no_step_and_delivers_each_key_once(
 
     survivor = start_worker(url, smtp_sink, tmp_path / "worker2.log")
     try:
-        assert wait_for(lambda: all_done(factory), timeout=120), (
-            tmp_path / "worker2.log"
-        ).read_text()
+        finished = wait_for(lambda: all_done(factory), timeout=120)
     finally:
-        assert stop(survivor) == 0, (tmp_path / "worker2.log").read_text()
+        code = stop(survivor)
+    log = (tmp_path / "worker2.log").read_text()
+    assert finished, f"{describe(factory)}\n{log}"
+    assert code == 0, log
 
     # No lost step: every run finished all three steps, every contact got the final tag.
     with factory() as session:
