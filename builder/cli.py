@@ -94,7 +94,13 @@ def _demo(only_if_empty: bool = False) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Seed demo users, pipelines, contacts and opportunities."""
-    return _demo(only_if_empty=False)
+    from runtime.errors import Conflict
+
+    try:
+        return _demo(only_if_empty=False)
+    except Conflict as exc:
+        print(f"error: the demo seems to be seeded already ({exc.message}); nothing was changed", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,8 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from runtime.errors import DomainError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:  # a bad STAGECRAFT_DATABASE_URL or an unreachable server
+        print(f"error: database: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ from models import Stage
 from models import clock
 from runtime.access import Actor
 from runtime.access import require_role
+from runtime.access import visible_opportunities
 from runtime.catalog import event_keys
 from runtime.catalog import step_type
 from runtime.compiler import CompiledCampaign
@@ -752,6 +753,14 @@ def opportunity_sequences(session: Session, opportunity_id: int) -> list[dict[st
 RUN_TARGETS = ("active", "paused", "stopped")
 
 
+def may_manage_run(session: Session, actor: Actor, run: SequenceRun) -> bool:
+    """Admins manage any run; a rep only runs of contacts whose opportunities they can see."""
+    if actor.is_admin:
+        return True
+    query = visible_opportunities(actor, select(Opportunity.id).where(Opportunity.contact_id == run.contact_id))
+    return session.scalar(query.limit(1)) is not None
+
+
 def set_run_status(session: Session, actor: Actor, run_id: int, status: str) -> SequenceRun:
     """Pause, resume or stop one sequence run by hand.
 
@@ -779,7 +788,7 @@ def set_run_status(session: Session, actor: Actor, run_id: int, status: str) -> 
         )
     # FOR UPDATE: wait for a worker executing this run, then act on its result.
     run = session.scalar(select(SequenceRun).where(SequenceRun.id == run_id).with_for_update())
-    if run is None:
+    if run is None or not may_manage_run(session, actor, run):
         raise NotFound("no such sequence run")
     if run.status in ("completed", "stopped"):
         raise Conflict(

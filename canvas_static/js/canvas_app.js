@@ -101,7 +101,20 @@
       commitRename(ev) { this.canvas.finishRename(this.id, ev.target.value); },
       cancelRename() { this.canvas.editingId = null; },
       showIssues() { this.canvas.focusNode(this.id, { openPanel: true }); },
-      focusInput(el) { if (el && !el.dataset.focused) { el.dataset.focused = "1"; el.focus(); el.select && el.select(); } },
+      focusInput(el) {
+        // A freshly added node stays visibility:hidden until Vue Flow has measured it, and a
+        // hidden element can't take focus: retry for a few frames.
+        if (!el || el.dataset.focused) return;
+        el.dataset.focused = "1";
+        let tries = 0;
+        const attempt = () => {
+          if (!el.isConnected) return;
+          el.focus();
+          if (document.activeElement === el) { if (el.select) el.select(); return; }
+          if (++tries < 20) requestAnimationFrame(attempt);
+        };
+        attempt();
+      },
     },
   };
 
@@ -207,7 +220,7 @@
         stats: {}, live: "connecting",
         editingId: null, panelId: null, drawer: false, menu: false,
         search: "", stepSearch: "", addingStep: false, openStepId: null,
-        save: "saved", saveError: "", canUndo: false, canRedo: false,
+        save: "saved", saveError: "", minimap: null, canUndo: false, canRedo: false,
         toast: null, publish: null, versions: null, busy: false, imported: null,
       });
       const readOnly = Vue.computed(() => state.campaign.status === "archived");
@@ -686,6 +699,7 @@
             api("GET", `/campaigns/${CID}`), api("GET", "/catalog"),
             api("GET", "/pipelines").catch(() => []), api("GET", "/users").catch(() => []), api("GET", "/tags").catch(() => []),
           ]);
+          window.performance?.mark?.("canvas-data");
           state.catalog = catalog;
           state.lookups = { pipelines, users, tags };
           const { draft, ...summary } = campaign;
@@ -725,6 +739,8 @@
       window.__stagecraftCanvas = { serialize: () => serialize(graph), nodeCount: () => graph.nodes.length, api: canvasApi };
 
       return {
+        showMinimap: Vue.computed(() => (state.minimap === null ? graph.nodes.length <= flow.VISIBLE_ONLY_ABOVE : state.minimap)),
+        toggleMinimap: () => { state.minimap = !(state.minimap === null ? graph.nodes.length <= flow.VISIBLE_ONLY_ABOVE : state.minimap); },
         state, graph, readOnly, nodeTypes: { goal: GoalNode, sequence: SequenceNode, note: NoteNode },
         FLOW_ID, goalGroups, showBasics, stepGroups, goalTypes, stepTypes, panelNode, panelSpec, allIssues,
         issuesByNode, issuesByStep, statusLabel, saveLabel, minimapColor,

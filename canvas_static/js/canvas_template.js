@@ -77,8 +77,11 @@ window.StagecraftCanvasTemplate = `
       <div v-if="state.loading" class="cv-loading">Loading campaign…</div>
       <div v-else-if="state.loadError" class="cv-loading form-error" role="alert">{{ state.loadError }}</div>
       <flow-canvas v-else :id="FLOW_ID" :node-types="nodeTypes" :node-count="graph.nodes.length" :read-only="readOnly"
-                   :minimap-color="minimapColor" @connect="connect" @moved="moved" @drop-item="addNode"
+                   :minimap-color="minimapColor" :minimap="showMinimap" @connect="connect" @moved="moved" @drop-item="addNode"
                    @node-dblclick="onNodeDblclick" @node-click="onNodeClick" @pane-click="onPaneClick" @viewport="onViewport" />
+      <button v-if="!state.loading && graph.nodes.length" type="button" class="cv-map-toggle" :aria-pressed="showMinimap ? 'true' : 'false'"
+              :title="showMinimap ? 'Hide the minimap' : 'Show the minimap (hidden by default on very large campaigns)'" @click="toggleMinimap">
+        {{ showMinimap ? 'Hide map' : 'Show map' }}</button>
       <div v-if="!state.loading && !graph.nodes.length" class="cv-empty">
         <h2>Start with a goal</h2>
         <p>Drag a goal such as <b>Opportunity stage moved</b> from the left, then a <b>Sequence</b>, and connect them.</p>

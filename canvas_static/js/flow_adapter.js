@@ -39,6 +39,7 @@
       nodeCount: { type: Number, default: 0 },
       readOnly: { type: Boolean, default: false },
       minimapColor: { type: Function, default: null },
+      minimap: { type: Boolean, default: true },
     },
     emits: ["connect", "moved", "node-click", "node-dblclick", "pane-click", "drop-item", "ready", "viewport"],
     setup(props, { emit }) {
@@ -91,7 +92,7 @@
                  @node-click="onNodeClick" @node-double-click="onNodeDbl" @pane-click="onPaneClick"
                  @init="onInit" @move-end="onMoveEnd">
           <Background :gap="GRID" :size="1.2" pattern-color="#c8ced9" />
-          <MiniMap pannable zoomable :node-color="nodeColor" :node-stroke-width="0" mask-color="rgba(240,242,246,.7)" />
+          <MiniMap v-if="props.minimap" pannable zoomable :node-color="nodeColor" :node-stroke-width="0" mask-color="rgba(240,242,246,.7)" />
           <Controls :show-interactive="false" position="bottom-left" />
         </VueFlow>
       </div>`,
@@ -105,7 +106,11 @@
       snap: (v) => Math.round(v / GRID) * GRID,
       // Replace everything (first load / big changes): fastest path.
       load(nodes, edges) {
-        store.setNodes(nodes);
+        // Vue Flow counts a node without measured dimensions as visible, so with
+        // only-render-visible-elements every node would still render once on open.
+        // An estimate (deliberately fractional, so the real measurement always
+        // replaces it and computes the handle bounds) keeps off-screen nodes unrendered.
+        store.setNodes(nodes.map((n) => ({ ...n, dimensions: { width: 239.5, height: n.type === "note" ? 79.5 : 95.5 } })));
         store.setEdges(edges);
       },
       // Make the canvas match `nodes` / `edges` (by id), keeping selection and internals.

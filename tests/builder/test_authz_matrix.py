@@ -176,7 +176,7 @@ DECISIONS: dict[tuple[str, str], Decision] = {
     ("POST", f"{P}/events"): D("401 202 202 202 202", _event),
     ("GET", f"{P}/outbox"): D(fmt(CAMPAIGN_EDITORS, 200)),
     # reps and admins manage follow-up sequences by hand; marketers may not
-    ("PATCH", f"{P}/sequence-runs/<int:run_id>"): D("401 200 200 403 200", {"status": "paused"}),
+    ("PATCH", f"{P}/sequence-runs/<int:run_id>"): D("401 200 404 403 200", {"status": "paused"}),
     ("GET", f"{P}/audit"): D(fmt(ADMIN_ONLY, 200)),
 }
 

@@ -323,3 +323,22 @@ def test_outside_event_satisfies_entry_goal(world: dict[str, Any]) -> None:
     world["ad"]("POST", "/events", 202, json={"type": "form_submitted", "contact_id": contact["id"], "form": "demo"})
     runs = world["ad"]("GET", f"/contacts/{contact['id']}/sequences", 200).json
     assert [(r["node_id"], r["status"]) for r in runs] == [("s1", "active")]
+
+
+def test_rep_manages_only_runs_of_contacts_they_can_see(world: dict[str, Any]) -> None:
+    """A rep cannot pause another owner's contact's run (404) until the deal is shared with them."""
+    cid = new_campaign(world)
+    steps = [{"id": "w1", "type": "delay", "config": {"amount": 2, "unit": "days"}}]
+    world["mk"]("PUT", f"/campaigns/{cid}/draft", 200, json={"graph": graph(world, steps=steps)})
+    world["mk"]("POST", f"/campaigns/{cid}/publish", 200)
+    contact = world["ad"]("POST", "/contacts", 201, json={"email": "cy@example.com"}).json
+    opp = world["ad"]("POST", "/opportunities", 201, json={
+        "title": "Admin's deal", "contact_id": contact["id"], "pipeline_id": world["pipeline"]["id"],
+        "stage_id": world["stages"][0]}).json
+    world["ad"]("PATCH", f"/opportunities/{opp['id']}", 200, json={"stage_id": world["stages"][1]})
+    run_id = world["ad"]("GET", f"/contacts/{contact['id']}/sequences", 200).json[0]["id"]
+    world["rp"]("PATCH", f"/sequence-runs/{run_id}", 404, json={"status": "paused"})
+    rep_id = world["rp"]("GET", "/users/me", 200).json["id"]
+    world["ad"]("POST", f"/opportunities/{opp['id']}/shares", 201, json={"user_id": rep_id})
+    assert world["rp"]("PATCH", f"/sequence-runs/{run_id}", 200, json={"status": "paused"}).json["status"] == "paused"
+    world["mk"]("PATCH", f"/sequence-runs/{run_id}", 403, json={"status": "active"})

@@ -15,6 +15,7 @@ from models import Note
 from models import Opportunity
 from models import SequenceRun
 from models import StageMove
+from models import User
 from models.db import make_engine
 from models.db import make_session_factory
 from runtime import campaigns
@@ -25,6 +26,7 @@ from runtime.contacts import create_contact
 from runtime.contacts import ensure_tag
 from runtime.errors import Conflict
 from runtime.errors import Forbidden
+from runtime.errors import NotFound
 from runtime.events import record_event
 from runtime.opportunities import create_opportunity
 from tests.runtime.engine_fixtures import *  # noqa: F403
@@ -619,6 +621,9 @@ def test_run_pause_resume_stop(env: Env) -> None:
     marketer = Actor(user_id=env.ids["marketer"], role="marketer")
     with pytest.raises(Forbidden):
         engine.set_run_status(env.session, marketer, run.id, "paused")
+    with pytest.raises(NotFound):  # the rep sees none of this contact's opportunities yet
+        engine.set_run_status(env.session, rep, run.id, "paused")
+    env.opportunity(c, "Prospect", owner=env.session.get(User, env.ids["rep1"]))
     engine.set_run_status(env.session, rep, run.id, "paused")
     env.clock.advance(hours=2)
     assert env.tick() == 0  # a paused run is not claimed when due
