@@ -32,6 +32,13 @@ def set_publisher(publisher: Publisher) -> None:
             _publishers.append(publisher)
 
 
+def remove_publisher(publisher: Publisher) -> None:
+    """Unregister a publisher."""
+    with _lock:
+        if publisher in _publishers:
+            _publishers.remove(publisher)
+
+
 def clear_publishers() -> None:
     """Forget every publisher and waker (tests)."""
     with _lock:

@@ -59,9 +59,12 @@ def get_opportunity(session: Session, actor: Actor, opportunity_id: int) -> Oppo
 
 
 def _announce_change(session: Session, opp: Opportunity, change: str) -> None:
-    payload = {"opportunity_id": opp.id, "pipeline_id": opp.pipeline_id, "stage_id": opp.stage_id, "change": change}
-    announce(session, f"pipeline:{opp.pipeline_id}", "opportunity_changed", payload)
-    announce(session, f"opportunity:{opp.id}", "opportunity_changed", payload)
+    # Everyone on a pipeline's board hears of a change, but only that something
+    # changed: which deal is for the REST re-fetch to say, with access checks.
+    announce(session, f"pipeline:{opp.pipeline_id}", "opportunity_changed",
+             {"pipeline_id": opp.pipeline_id, "change": change})
+    announce(session, f"opportunity:{opp.id}", "opportunity_changed",
+             {"opportunity_id": opp.id, "pipeline_id": opp.pipeline_id, "stage_id": opp.stage_id, "change": change})
 
 
 def create_opportunity(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -87,7 +88,6 @@ def test_user_add_refuses_bad_values_clearly(cli: Run, args: list[str], message:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["user", "add", "bob", "--role", "wizard", "--password", "long-enough"], "invalid choice"),
-    (["user", "add", "bob", "--role", "rep"], "--password"),
     (["user", "add", "bob", "--role", "rep", "--password", "long-enough", "--daily-task-capacity", "many"],
      "invalid int value"),
     (["user"], "required"),
@@ -99,6 +99,18 @@ def test_usage_errors_exit_2_with_a_message(cli: Run, args: list[str], message: 
     result = cli(*args)
     assert result.code == 2, result
     assert message in result.err
+
+
+def test_user_add_reads_a_piped_password(cli: Run, served: Callable[[], FlaskClient],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --password the password comes from stdin (kept out of the process list)."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("piped-secret-1\n"))
+    assert cli("user", "add", "pipe", "--role", "rep").code == 0
+    client = served()
+    assert client.get("/api/v1/users/me", headers=token(client, "pipe", "piped-secret-1")).status_code == 200
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    result = cli("user", "add", "nopass", "--role", "rep")
+    assert result.code == 2 and "at least 8 characters" in result.err
 
 
 def test_user_add_twice_is_refused(cli: Run) -> None:

@@ -4,6 +4,7 @@ the problems drawer, step ordering, notes, tidy up, export/import."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ def test_problems_drawer_focuses_the_node(page: Page, server: Any) -> None:
     expect(item).to_contain_text("Far away form")
     item.click()
     expect(page.locator(".cv-panel[data-node-id='far']")).to_be_visible()
-    expect(node(page, "far")).to_have_class(__import__("re").compile(r"\bselected\b"))
+    expect(node(page, "far")).to_have_class(re.compile(r"\bselected\b"))
     expect(node(page, "far")).to_be_in_viewport()
 
 
@@ -185,3 +186,39 @@ def test_tidy_up_and_export_import(page: Page, server: Any, pipeline: dict[str, 
     expect(page.locator(".cv-title")).to_have_value(exported["name"])
     expect(page.locator(".cv-imported")).to_contain_text("lacks 1 referenced item")
     assert stage(pipeline, "Qualified")["id"] != 987654
+
+
+def test_history_and_clipboard_units(page: Page, server: Any) -> None:
+    """history.js caps at 100 and ignores no-ops; clipboard.js gives fresh ids, keeps inner edges, offsets pastes."""
+    page.goto(f"{server.base_url}/login")
+    page.add_script_tag(url="/static/js/history.js")
+    page.add_script_tag(url="/static/js/clipboard.js")
+    result = page.evaluate("""() => {
+      const h = Stagecraft.createHistory(100);
+      h.reset("s0");
+      const noop = h.push("s0");
+      for (let i = 1; i <= 150; i++) h.push("s" + i);
+      let undos = 0; while (h.undo() !== null) undos++;
+      const oldest = h.present;
+      const redo = h.redo();
+      h.push("branch");
+      const afterBranch = h.canRedo;
+      const graph = {nodes: [
+        {id: "a", kind: "goal", type: "tag_applied", config: {tag: "x"}, position: {x: 0, y: 0}},
+        {id: "b", kind: "sequence", steps: [{id: "st", type: "delay", config: {amount: 1}}], position: {x: 300, y: 0}},
+        {id: "c", kind: "goal", type: "tag_applied", config: {}, position: {x: 600, y: 0}}],
+        edges: [{id: "e1", source: "a", target: "b"}, {id: "e2", source: "b", target: "c"}]};
+      const copied = Stagecraft.clipboard.copy(graph, ["a", "b"]);
+      let n = 0; const newId = (kind) => kind + "_new" + (n++);
+      const p1 = Stagecraft.clipboard.paste(newId, 40), p2 = Stagecraft.clipboard.paste(newId, 40);
+      return {noop, undos, oldest, redo, afterBranch, copied, p1, p2};
+    }""")
+    assert result["noop"] is False
+    assert result["undos"] == 100 and result["oldest"] == "s50" and result["redo"] == "s51"
+    assert result["afterBranch"] is False
+    assert result["copied"] == 2
+    p1, p2 = result["p1"], result["p2"]
+    assert [n["id"] for n in p1["nodes"]] == ["goal_new0", "sequence_new1"]
+    assert p1["nodes"][1]["steps"][0]["id"] == "step_new2"
+    assert p1["edges"] == [{"id": "e_goal_new0_sequence_new1", "source": "goal_new0", "target": "sequence_new1"}]
+    assert p1["nodes"][0]["position"] == {"x": 40, "y": 40} and p2["nodes"][0]["position"] == {"x": 80, "y": 80}
