@@ -146,7 +146,7 @@
       selectAll() { store.addSelectedNodes(store.getNodes.value); },
       clearSelection() { store.removeSelectedElements(); },
       project: (clientX, clientY) => store.screenToFlowCoordinate({ x: clientX, y: clientY }),
-      fitView: (opts) => store.fitView({ padding: 0.2, duration: 250, maxZoom: 1.1, ...(opts || {}) }),
+      fitView: (opts) => store.fitView({ padding: 0.12, duration: 250, maxZoom: 1.1, ...(opts || {}) }),
       zoomIn: () => store.zoomIn({ duration: 150 }),
       zoomOut: () => store.zoomOut({ duration: 150 }),
       center(nodeId) {

@@ -9,7 +9,7 @@
   const oppId = Number(root.dataset.opportunityId);
   const $ = (id) => document.getElementById(id);
 
-  const state = { rec: null, stages: [], users: new Map(), userList: [], generalDirty: false, fieldsDirty: false,
+  const state = { rec: null, stages: [], users: new Map(), userList: [], teams: new Map(), generalDirty: false, fieldsDirty: false,
                   filledGeneral: null };
 
   // ---- loading -------------------------------------------------------------
@@ -18,7 +18,9 @@
     ws.tabs(document.querySelector('[data-tabs="top"]'));
     ws.tabs(document.querySelector('[data-tabs="bottom"]'));
     try {
-      const [rec, users] = await Promise.all([api("GET", `/opportunities/${oppId}`), ws.usersById()]);
+      const [rec, users, teams] = await Promise.all([api("GET", `/opportunities/${oppId}`), ws.usersById(),
+                                                     api("GET", "/teams").catch(() => [])]);
+      state.teams = new Map(teams.map((t) => [t.id, t]));
       state.users = users.byId;
       state.userList = users.list;
       const pipeline = await api("GET", `/pipelines/${rec.pipeline_id}`);
@@ -335,27 +337,34 @@
         }
       });
       const who = share.user_id ? state.users.get(share.user_id) : null;
+      const teamName = share.team_id ? "Team " + (state.teams.get(share.team_id)?.name || `#${share.team_id}`) : "";
       return el("li", { class: "share-row", "data-share-id": share.id },
-        ws.avatar(who, share.team_id ? `Team #${share.team_id}` : userName(share.user_id)),
-        el("span", { class: "share-name" }, share.user_id ? userName(share.user_id) : `Team #${share.team_id}`),
+        ws.avatar(who, share.team_id ? teamName : userName(share.user_id)),
+        el("span", { class: "share-name" }, share.user_id ? userName(share.user_id) : teamName),
         el("span", { class: "muted small" }, "since " + ws.fmtDate(share.shared_at)), revoke, note);
     }));
     const shared = new Set(rec.shares.map((s) => s.user_id));
+    const sharedTeams = new Set(rec.shares.map((s) => s.team_id));
     const select = $("share-user");
+    const teamOptions = [...state.teams.values()].filter((t) => !sharedTeams.has(t.id))
+      .map((t) => el("option", { value: `team:${t.id}` }, `${t.name}`));
     select.replaceChildren(el("option", { value: "" }, "Share with…"),
-      ...state.userList.filter((u) => u.active && u.id !== rec.owner_id && !shared.has(u.id))
-        .map((u) => el("option", { value: String(u.id) }, `${u.name || u.username} (${u.role})`)));
+      el("optgroup", { label: "Users" },
+        ...state.userList.filter((u) => u.active && u.id !== rec.owner_id && !shared.has(u.id))
+          .map((u) => el("option", { value: `user:${u.id}` }, `${u.name || u.username} (${u.role})`))),
+      teamOptions.length ? el("optgroup", { label: "Teams" }, ...teamOptions) : null);
   }
 
   $("share-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const userId = Number($("share-user").value);
+    const [kind, rawId] = $("share-user").value.split(":");
+    const grantee = kind === "team" ? { team_id: Number(rawId) } : { user_id: Number(rawId) };
     ws.showError($("share-error"), "");
-    if (!userId) { ws.showError($("share-error"), "Pick a user."); return; }
+    if (!rawId) { ws.showError($("share-error"), "Pick a user or a team."); return; }
     const button = e.currentTarget.querySelector("button");
     button.disabled = true;
     try {
-      await api("POST", `/opportunities/${oppId}/shares`, { user_id: userId });
+      await api("POST", `/opportunities/${oppId}/shares`, grantee);
       await reload();
     } catch (err) {
       ws.showError($("share-error"), err);

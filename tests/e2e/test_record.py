@@ -205,7 +205,7 @@ def test_tasks_and_sharing(page: Page, server: Any, deal: dict[str, Any]) -> Non
 
     _tab(page, "Sharing")
     expect(page.locator("#share-list")).to_contain_text("Not shared")
-    page.select_option("#share-user", str(deal["users"]["rep2"]))
+    page.select_option("#share-user", f"user:{deal['users']['rep2']}")
     page.click("#share-form button[type=submit]")
     expect(page.locator("#share-list .share-row")).to_have_count(1)
     expect(page.locator("#share-list")).to_contain_text("rep2")
@@ -221,6 +221,21 @@ def test_tasks_and_sharing(page: Page, server: Any, deal: dict[str, Any]) -> Non
     assert (
         server.raw("GET", f"/opportunities/{deal['opp']['id']}", as_user="rep2").status_code == 404
     )
+
+
+def test_record_shares_with_a_team(page: Page, server: Any, deal: dict[str, Any]) -> None:
+    """Sharing with a team lets its members open the record; the team shows by name."""
+    team = server.api("POST", "/teams", json={"name": f"Closers {uuid.uuid4().hex[:4]}"})
+    server.api("PATCH", f"/users/{deal['users']['rep2']}", json={"team_id": team["id"]})
+    try:
+        _open(page, server, deal)
+        _tab(page, "Sharing")
+        page.select_option("#share-user", f"team:{team['id']}")
+        page.click("#share-form button[type=submit]")
+        expect(page.locator("#share-list .share-row")).to_contain_text(team["name"])
+        assert server.raw("GET", f"/opportunities/{deal['opp']['id']}", as_user="rep2").status_code == 200
+    finally:
+        server.api("PATCH", f"/users/{deal['users']['rep2']}", json={"team_id": None})
 
 
 def _enroll(server: Any, deal: dict[str, Any]) -> list[dict[str, Any]]:
