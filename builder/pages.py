@@ -38,14 +38,10 @@ def contacts() -> Any:
 
 
 def register_page_blueprints(app: Any) -> None:
-    """Register the page blueprints owned by the canvas and workspace modules."""
-    import importlib
+    """Register the page blueprints: canvas, rep workspace, account and admin."""
+    from builder import account_pages
+    from builder import canvas_pages
+    from builder import workspace_pages
 
-    for name in ("builder.canvas_pages", "builder.workspace_pages", "builder.account_pages"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in (canvas_pages, workspace_pages, account_pages):
         app.register_blueprint(module.bp)

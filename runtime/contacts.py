@@ -88,11 +88,17 @@ def list_contacts(session: Session, q: str = "", tag: str | None = None, limit: 
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 
-def ensure_tag(session: Session, name: str) -> Tag:
-    """The tag called `name`, created when missing."""
+def tag_name(name: str) -> str:
+    """A tag name as stored (stripped); Invalid unless it has 1 to 120 characters."""
     name = name.strip()
     if not name or len(name) > 120:
         raise Invalid("a tag needs 1 to 120 characters", code="invalid_tag")
+    return name
+
+
+def ensure_tag(session: Session, name: str) -> Tag:
+    """The tag called `name`, created when missing."""
+    name = tag_name(name)
     tag = session.scalar(select(Tag).where(Tag.name == name))
     if tag is None:
         tag = Tag(name=name)

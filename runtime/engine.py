@@ -405,6 +405,30 @@ def _forget_hints(session: Session) -> None:
 # --- events → goals ---------------------------------------------------------------
 
 
+def _campaigns_hit(
+    session: Session, data: Mapping[str, t.Any]
+) -> tuple[tuple[LiveCampaign, ...], set[int]]:
+    """The live campaigns, and the ids of those whose goal index an event's keys hit."""
+    live = live_campaigns(session)
+    if not live:
+        return live, set()
+    keys = event_keys(data)
+    if not keys:
+        return live, set()
+    index = _merged_index(session, live)
+    return live, {cid for key in keys for cid in index.get(key, ())}
+
+
+def may_satisfy_goals(session: Session, data: Mapping[str, t.Any]) -> bool:
+    """False when `handle_event` would certainly do nothing for an event (`event_dict` form).
+
+    In memory (live campaigns pinned per batch, merged goal index cached): the
+    executor records such events without the flush and goal matching that
+    `record_event` costs. A contact-less event never satisfies a goal.
+    """
+    return data.get("contact_id") is not None and bool(_campaigns_hit(session, data)[1])
+
+
 def handle_event(session: Session, event: DomainEvent) -> None:
     """Satisfy the goals of live campaigns that `event` matches, in this transaction.
 
@@ -415,15 +439,8 @@ def handle_event(session: Session, event: DomainEvent) -> None:
     contact_id = event.contact_id
     if contact_id is None:
         return
-    live = live_campaigns(session)
-    if not live:
-        return
     data = event_dict(event)
-    keys = event_keys(data)
-    if not keys:
-        return
-    index = _merged_index(session, live)
-    hit_ids = {cid for key in keys for cid in index.get(key, ())}
+    live, hit_ids = _campaigns_hit(session, data)
     if not hit_ids:
         return
     for campaign in live:

@@ -28,6 +28,25 @@ EVENT_TYPES = (
 )
 
 
+def event_values(
+    type: str,
+    contact_id: int | None,
+    payload: dict[str, Any],
+    *,
+    source: str = "user",
+    actor_id: int | None = None,
+) -> dict[str, Any]:
+    """The columns of a new event row (`record_event`, and the executor's batched inserts)."""
+    return {
+        "type": type,
+        "contact_id": contact_id,
+        "payload": payload,
+        "source": source,
+        "actor_id": actor_id,
+        "occurred_at": clock.now(),
+    }
+
+
 def record_event(
     session: Session,
     type: str,
@@ -52,14 +71,7 @@ def record_event(
     """
     from runtime import engine  # engine imports services that import this module
 
-    event = DomainEvent(
-        type=type,
-        contact_id=contact_id,
-        payload=payload,
-        source=source,
-        actor_id=actor_id,
-        occurred_at=clock.now(),
-    )
+    event = DomainEvent(**event_values(type, contact_id, payload, source=source, actor_id=actor_id))
     session.add(event)
     session.flush()
     engine.handle_event(session, event)
@@ -68,6 +80,13 @@ def record_event(
 
 def event_dict(event: DomainEvent) -> dict[str, Any]:
     """The flat dict goal types match against: payload plus type, contact and source."""
-    data = dict(event.payload)
-    data.update(type=event.type, contact_id=event.contact_id, source=event.source)
+    return event_data(event.type, event.contact_id, event.payload, event.source)
+
+
+def event_data(
+    type: str, contact_id: int | None, payload: dict[str, Any], source: str
+) -> dict[str, Any]:
+    """`event_dict` of an event not (yet) stored as a DomainEvent object."""
+    data = dict(payload)
+    data.update(type=type, contact_id=contact_id, source=source)
     return data

@@ -6,8 +6,10 @@ first day at or after that date on which its assignee has room.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -38,10 +40,87 @@ def first_day_with_room(session: Session, user: User, wanted: date) -> date:
             Task.due_date >= wanted, Task.due_date < horizon,
         ).group_by(Task.due_date)
     ).all())
+    return first_day_in(counts, user.daily_task_capacity, wanted)
+
+
+def first_day_in(load: Mapping[date, int], capacity: int, wanted: date) -> date:
+    """Seed 002 on known counts: the first day from `wanted` (within MAX_DAYS_AHEAD) with room.
+
+    `load` maps due days to the user's open tasks; the executor keeps one per
+    user per batch instead of querying per task.
+    """
+    horizon = wanted + timedelta(days=MAX_DAYS_AHEAD)
     day = wanted
-    while counts.get(day, 0) >= user.daily_task_capacity and day < horizon:
+    while load.get(day, 0) >= capacity and day < horizon:
         day += timedelta(days=1)
     return day
+
+
+def check_new_task(
+    session: Session,
+    actor: Actor,
+    *,
+    title: str,
+    assignee_id: int | None,
+    contact_id: int | None,
+    opportunity_id: int | None,
+) -> tuple[User | None, int | None]:
+    """The rules a new task must pass (the service's and the executor's batched inserts).
+
+    Returns:
+        The assignee (None when unassigned) and the task's contact id (the
+        opportunity's contact when none is given).
+
+    Raises:
+        Forbidden: a marketer.
+        Invalid: an empty title, an unknown assignee or contact.
+        NotFound: an opportunity the actor cannot see.
+    """
+    if actor.role == "marketer":
+        raise Forbidden("marketers cannot create tasks")
+    if not title.strip():
+        raise Invalid("a task needs a title", code="empty_title", details={"field": "title"})
+    assignee = None
+    if assignee_id is not None:
+        assignee = session.get(User, assignee_id)
+        if assignee is None:
+            raise Invalid("no such assignee", code="unknown_user", details={"field": "assignee_id"})
+    if opportunity_id is not None:
+        opp = check_read_opportunity(session, actor, session.get(Opportunity, opportunity_id))
+        contact_id = contact_id or opp.contact_id
+    if contact_id is not None and session.get(Contact, contact_id) is None:
+        raise Invalid("no such contact", code="unknown_contact", details={"field": "contact_id"})
+    return assignee, contact_id
+
+
+def task_values(
+    actor: Actor,
+    *,
+    title: str,
+    description: str,
+    assignee_id: int | None,
+    due_date: date | None,
+    contact_id: int | None,
+    opportunity_id: int | None,
+    source: str,
+) -> dict[str, Any]:
+    """The columns of a new task row, after `check_new_task`."""
+    return {
+        "title": title, "description": description, "assignee_id": assignee_id,
+        "due_date": due_date, "contact_id": contact_id, "opportunity_id": opportunity_id,
+        "created_by_id": actor.user_id, "source": source, "created_at": clock.now(),
+    }
+
+
+def announce_task(
+    session: Session, task_id: int, assignee_id: int | None, opportunity_id: int | None
+) -> None:
+    """After commit, tell the assignee's task list and the opportunity page about a new task."""
+    if assignee_id is not None:
+        announce(session, f"user:{assignee_id}", "task_changed", {"task_id": task_id})
+    if opportunity_id is not None:
+        announce(session, f"opportunity:{opportunity_id}", "opportunity_changed",
+                 {"opportunity_id": opportunity_id, "change": "task"})
 
 
 def create_task(
@@ -58,33 +137,19 @@ def create_task(
     source: str = "user",
 ) -> Task:
     """Create a task; `spread_by_capacity` moves it to the first day with room."""
-    if actor.role == "marketer":
-        raise Forbidden("marketers cannot create tasks")
-    if not title.strip():
-        raise Invalid("a task needs a title", code="empty_title", details={"field": "title"})
-    assignee = None
-    if assignee_id is not None:
-        assignee = session.get(User, assignee_id)
-        if assignee is None:
-            raise Invalid("no such assignee", code="unknown_user", details={"field": "assignee_id"})
-    if opportunity_id is not None:
-        opp = check_read_opportunity(session, actor, session.get(Opportunity, opportunity_id))
-        contact_id = contact_id or opp.contact_id
-    if contact_id is not None and session.get(Contact, contact_id) is None:
-        raise Invalid("no such contact", code="unknown_contact", details={"field": "contact_id"})
+    assignee, contact_id = check_new_task(
+        session, actor, title=title, assignee_id=assignee_id, contact_id=contact_id,
+        opportunity_id=opportunity_id,
+    )
     if spread_by_capacity and assignee is not None and due_date is not None:
         due_date = first_day_with_room(session, assignee, due_date)
-    task = Task(
-        title=title, description=description, assignee_id=assignee_id, due_date=due_date,
-        contact_id=contact_id, opportunity_id=opportunity_id, created_by_id=actor.user_id, source=source,
-    )
+    task = Task(**task_values(
+        actor, title=title, description=description, assignee_id=assignee_id, due_date=due_date,
+        contact_id=contact_id, opportunity_id=opportunity_id, source=source,
+    ))
     session.add(task)
     session.flush()
-    if assignee_id is not None:
-        announce(session, f"user:{assignee_id}", "task_changed", {"task_id": task.id})
-    if opportunity_id is not None:
-        announce(session, f"opportunity:{opportunity_id}", "opportunity_changed",
-                 {"opportunity_id": opportunity_id, "change": "task"})
+    announce_task(session, task.id, assignee_id, opportunity_id)
     return task
 
 

@@ -17,7 +17,7 @@ from tests.e2e.canvas_data import sales_followup_graph
 from tests.e2e.conftest import login
 from tests.e2e.conftest import screenshot
 
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning")]
+pytestmark = [pytest.mark.e2e]
 
 XSS_NAMES = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
 

@@ -24,7 +24,7 @@ from tests.e2e.test_canvas import task_campaign
 from tests.e2e.test_canvas import unique
 from tests.e2e.test_canvas import wait_draft
 
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning")]
+pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,6 @@ from tests.e2e.workspace_data import wait_live
 # pytest-base-url (pulled in by pytest-playwright) trips a pytest 9 deprecation.
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning"),
 ]
 
 XSS_NOTE = "<img src=x onerror=alert(1)>"

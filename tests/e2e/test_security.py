@@ -21,7 +21,7 @@ from tests.e2e.conftest import PASSWORDS
 from tests.e2e.conftest import login
 from tests.e2e.conftest import screenshot
 
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning")]
+pytestmark = [pytest.mark.e2e]
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(1)</script>"

@@ -18,7 +18,6 @@ from tests.e2e.workspace_data import sales_board
 # pytest-base-url (pulled in by pytest-playwright) trips a pytest 9 deprecation.
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning"),
 ]
 
 
