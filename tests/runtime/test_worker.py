@@ -101,8 +101,8 @@ def test_redis_publisher_emits_through_a_write_only_manager(
     made: list[FakeManager] = []
 
     class FakeManager:
-        def __init__(self, url: str, write_only: bool = False) -> None:
-            self.url, self.write_only = url, write_only
+        def __init__(self, url: str, channel: str = "socketio", write_only: bool = False) -> None:
+            self.url, self.channel, self.write_only = url, channel, write_only
             self.emitted: list[tuple[str, dict[str, t.Any], str, str]] = []
             made.append(self)
 
@@ -111,11 +111,11 @@ def test_redis_publisher_emits_through_a_write_only_manager(
 
     monkeypatch.setattr(socketio, "RedisManager", FakeManager)
     try:
-        worker.install_redis_publisher("redis://127.0.0.1:6379/0")
+        worker.install_redis_publisher("redis://127.0.0.1:6379/0", "stagecraft-web")
         for publish in list(notices._publishers):
             publish("contact:1", "outbox", {"status": "sent"})
     finally:
         notices.clear_publishers()
     [manager] = made
-    assert (manager.url, manager.write_only) == ("redis://127.0.0.1:6379/0", True)
+    assert (manager.url, manager.channel, manager.write_only) == ("redis://127.0.0.1:6379/0", "stagecraft-web", True)
     assert manager.emitted == [("outbox", {"status": "sent"}, "contact:1", "/")]
