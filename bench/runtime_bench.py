@@ -426,6 +426,14 @@ def bench_latency(saves: int, workdir: Path, spy: str | None = None) -> None:
             )
             opps.append((opp["id"], contact["id"]))
 
+        # The web server's floor: an authenticated GET that writes nothing.
+        floor: list[float] = []
+        for _ in range(min(200, saves)):
+            g0 = time.perf_counter()
+            call("GET", "/users/me")
+            floor.append((time.perf_counter() - g0) * 1000)
+        floor.sort()
+
         ro = sqlite3.connect(
             f"file:{db_path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
         )
@@ -472,6 +480,10 @@ def bench_latency(saves: int, workdir: Path, spy: str | None = None) -> None:
             f"    of which the PATCH round trip: p50 {pct(api_times, 50):.1f} ms, "
             f"p99 {pct(api_times, 99):.1f} ms;"
             f" mean total {statistics.fmean(latencies):.1f} ms; {timeouts} saves timed out (10 s)"
+        )
+        print(
+            f"    for scale, GET /users/me round trip: p50 {pct(floor, 50):.1f} ms, "
+            f"p99 {pct(floor, 99):.1f} ms"
         )
         print(
             f"    step visible after the PATCH returned (wake → tick → commit): "

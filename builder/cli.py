@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo-if-empty", action="store_true", help="seed the demo on first run")
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.set_defaults(func=cmd_serve)
-    worker = sub.add_parser("worker", help="the runtime alone, for scale-out")
+    worker = sub.add_parser("worker", help="the runtime alone, for scale-out (see `stagecraft worker --help`)")
     worker.set_defaults(func=cmd_worker)
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -140,6 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from runtime.errors import DomainError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"]:
+        # The worker has its own options and must not import Flask: hand over at once.
+        from runtime.worker import main as worker_main
+
+        return int(worker_main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -508,7 +508,7 @@ def test_status_changes_are_announced_to_the_contact_room(db: t.Any, http_sink: 
     try:
         relay_outbox(factory, worker_id="w1", config=cfg(), now=NOW)
     finally:
-        notices.clear_publishers()
+        notices.remove_publisher(publish)
     outbox = [s for s in seen if s[1] == "outbox"]
     assert len(outbox) == 1
     room, _, payload = outbox[0]

@@ -1,4 +1,4 @@
-"""`stagecraft user add` without --password reads it from stdin (kept out of the process list)."""
+"""CLI details: password from stdin (kept out of the process list), worker options forwarded."""
 
 from __future__ import annotations
 
@@ -23,3 +23,11 @@ def test_user_add_reads_password_from_stdin(tmp_path: Path, monkeypatch: pytest.
     assert "created rep 'pia'" in capsys.readouterr().out
     with make_session_factory(make_engine(url))() as session:
         assert users.authenticate(session, "pia", "piped-secret-1").username == "pia"
+
+
+def test_worker_options_reach_the_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`stagecraft worker --once` runs every loop once and exits (options are forwarded)."""
+    monkeypatch.setenv("STAGECRAFT_DATABASE_URL", f"sqlite:///{tmp_path}/worker.db")
+    monkeypatch.delenv("STAGECRAFT_REDIS_URL", raising=False)
+    assert main(["worker", "--once"]) == 0
