@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from models.db import make_engine
 from models.db import upgrade
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-PG_DATABASE = "stagecraft_migrations_test"
+PG_DATABASE = f"stagecraft_migrations_test_{os.getpid()}"
 
 
 def head_revision(engine: Engine) -> str:
@@ -103,14 +104,14 @@ def postgres_engine() -> Iterator[Engine]:
     if admin is None:
         pytest.skip(f"PostgreSQL is not reachable at {PG_SERVER}")
     with admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+        admin.execute(f"DROP DATABASE IF EXISTS \"{PG_DATABASE}\" WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE \"{PG_DATABASE}\"")
         engine = make_engine(f"{PG_SERVER}/{PG_DATABASE}")
         try:
             yield engine
         finally:
             engine.dispose()
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS \"{PG_DATABASE}\" WITH (FORCE)")
 
 
 @pytest.mark.postgres

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
@@ -45,7 +44,7 @@ from runtime.contacts import ensure_tag
 from runtime.executor import run_due
 from runtime.pipelines import create_pipeline
 
-__all__ = ["Env", "clock_", "env", "goal", "graph", "pg_env", "seq", "step", "template_db"]
+__all__ = ["Env", "clock_", "env", "goal", "graph", "pg_env", "pg_url", "seq", "step", "template_db"]
 
 ADMIN = Actor(user_id=None, role="admin")
 MONDAY_9 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -268,21 +267,24 @@ def env(template_db: Path, tmp_path: Path, clock_: FakeClock) -> Iterator[Env]:
     yield from _build_env(f"sqlite:///{path}", clock_)
 
 
-PG_URL = os.environ.get(
-    "STAGECRAFT_ENGINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/stagecraft_engine_test"
-)
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """This run's own PostgreSQL database (created once; dropped when the run ends)."""
+    from tests.pg_support import fresh_database
+    from tests.pg_support import postgres_reachable
+
+    if not postgres_reachable():  # pragma: no cover - no server on this machine
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is unreachable")
+    return os.environ.get("STAGECRAFT_ENGINE_TEST_PG") or fresh_database("stagecraft_engine_test")
 
 
 @pytest.fixture
-def pg_env(clock_: FakeClock) -> Iterator[Env]:
-    """The same world on PostgreSQL (database stagecraft_engine_test, schema rebuilt per test)."""
-    admin = make_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    except OperationalError as exc:  # pragma: no cover - no server on this machine
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
+def pg_env(pg_url: str, clock_: FakeClock) -> Iterator[Env]:
+    """The same world on PostgreSQL (schema rebuilt per test)."""
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     upgrade(admin)
     admin.dispose()
-    yield from _build_env(PG_URL, clock_)
+    yield from _build_env(pg_url, clock_)

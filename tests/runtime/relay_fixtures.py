@@ -216,20 +216,10 @@ def postgres_reachable() -> bool:
 
 
 def fresh_postgres_db(name: str) -> str:
-    """Drop and recreate database `name`; return its URL (schema not yet migrated)."""
-    import psycopg
+    """A fresh database for this test process (schema not yet migrated); see tests.pg_support."""
+    from tests.pg_support import fresh_database
 
-    with psycopg.connect(
-        "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
-    ) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+    return fresh_database(name)
 
 
 requires_postgres = pytest.mark.skipif(
