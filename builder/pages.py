@@ -8,7 +8,6 @@ from flask import Blueprint
 from flask import g
 from flask import redirect
 from flask import render_template
-from flask import url_for
 from flask_login import login_required
 
 bp = Blueprint("pages", __name__)

@@ -21,7 +21,6 @@ from builder.api.base import MAX_INT
 from builder.api.base import Body
 from builder.api.base import Query
 
-
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]
 Money = Annotated[float, Field(ge=0, le=999_999_999_999.99)]  # NUMERIC(14, 2)

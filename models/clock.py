@@ -7,9 +7,9 @@ benchmarks can swap in a `FakeClock` and move time without sleeping.
 from __future__ import annotations
 
 import threading
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 from typing import Protocol
 
 
@@ -24,14 +24,14 @@ class SystemClock:
 
     def now(self) -> datetime:
         """Return the current time, aware UTC."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FakeClock:
     """A clock that moves only when told to (tests, benchmarks)."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+        self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -48,7 +48,7 @@ class FakeClock:
     def set(self, moment: datetime) -> None:
         """Jump to an aware moment."""
         with self._lock:
-            self._now = moment.astimezone(timezone.utc)
+            self._now = moment.astimezone(UTC)
 
 
 _clock: Clock = SystemClock()

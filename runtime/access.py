@@ -8,6 +8,7 @@ raise NotFound (existence is not revealed); forbidden writes raise Forbidden.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -55,16 +56,14 @@ def require_role(actor: Actor, *roles: str) -> None:
     raise Forbidden(f"this needs the role {' or '.join(roles)}")
 
 
-def visible_opportunities(actor: Actor, query: Select[tuple[Opportunity]]) -> Select[tuple[Opportunity]]:
-    """Narrow an opportunity query to those the actor may see."""
+def visible_opportunities(actor: Actor, query: Select[Any]) -> Select[Any]:
+    """Narrow a query over opportunities to those the actor may see."""
     if actor.is_admin or actor.role == "marketer":
         return query
-    shared = select(OpportunityShare.opportunity_id).where(
-        or_(
-            OpportunityShare.user_id == actor.user_id,
-            OpportunityShare.team_id == actor.team_id if actor.team_id is not None else False,
-        )
-    )
+    grantee = [OpportunityShare.user_id == actor.user_id]
+    if actor.team_id is not None:
+        grantee.append(OpportunityShare.team_id == actor.team_id)
+    shared = select(OpportunityShare.opportunity_id).where(or_(*grantee))
     return query.where(or_(Opportunity.owner_id == actor.user_id, Opportunity.id.in_(shared)))
 
 

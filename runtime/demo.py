@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
@@ -80,8 +81,8 @@ def seed_demo(
                 next_action_note=rng.choice(["Call back", "Send proposal", "Book demo", "Check contract"]))
             # Age some deals so the board shows overdue cards.
             aged = rng.choice([0, 1, 3, 10, 25])
-            session.execute(Opportunity.__table__.update().where(Opportunity.id == opp.id).values(
-                stage_entered_at=now - timedelta(days=aged)))
+            session.execute(update(Opportunity).where(Opportunity.id == opp.id).values(
+                stage_entered_at=now - timedelta(days=aged)), execution_options={"synchronize_session": False})
             if i % 3 == 0:
                 tasks.create_task(session, Actor.of(owner), title=f"Follow up with {first}", assignee_id=owner.id,
                                   due_date=(now + timedelta(days=rng.randint(0, 5))).date(), opportunity_id=opp.id)

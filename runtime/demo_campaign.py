@@ -53,7 +53,8 @@ def demo_graph(sales: Pipeline, fulfil: Pipeline) -> dict[str, Any]:
             {"type": "apply_tag", "config": {"tag": "customer"}},
             {"type": "create_opportunity", "config": {"pipeline_id": fulfil.id,
                                                       "stage_id": fulfil.stages[0].id,
-                                                      "title": "Onboarding: {{contact.first_name}} {{contact.last_name}}"}},
+                                                      "title": "Onboarding: {{contact.first_name}} "
+                                                               "{{contact.last_name}}"}},
             {"type": "send_email", "config": {"subject": "Welcome aboard, {{contact.first_name}}!",
                                               "body": "We're getting your onboarding ready."}},
         ]),

@@ -11,6 +11,7 @@ Invariants:
 from __future__ import annotations
 
 from datetime import date
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -264,14 +265,20 @@ def set_checklist_item(session: Session, actor: Actor, opportunity_id: int, item
     return state
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def checklist(session: Session, opp: Opportunity) -> list[dict[str, Any]]:
     """The current stage's checklist with each item's state."""
-    done = {s.item_id: s for s in session.scalars(select(ChecklistState).where(ChecklistState.opportunity_id == opp.id))}
-    items = session.scalars(select(ChecklistItem).where(ChecklistItem.stage_id == opp.stage_id).order_by(ChecklistItem.position))
+    states = session.scalars(select(ChecklistState).where(ChecklistState.opportunity_id == opp.id))
+    done = {s.item_id: s for s in states}
+    items = session.scalars(
+        select(ChecklistItem).where(ChecklistItem.stage_id == opp.stage_id).order_by(ChecklistItem.position))
     return [
         {"id": i.id, "text": i.text, "required": i.required,
          "done": bool(done.get(i.id) and done[i.id].done),
-         "done_at": done[i.id].done_at.isoformat() if i.id in done and done[i.id].done_at else None}
+         "done_at": _iso(done[i.id].done_at) if i.id in done else None}
         for i in items
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
@@ -161,7 +162,8 @@ def update_stage(session: Session, actor: Actor, stage_id: int, changes: dict[st
     stage = get_stage(session, stage_id)
     _check_stage_values({"probability": stage.probability, "target_days": stage.target_days, **changes})
     if "number" in changes and changes["number"] != stage.number:
-        clash = session.scalar(select(Stage.id).where(Stage.pipeline_id == stage.pipeline_id, Stage.number == changes["number"]))
+        clash = session.scalar(
+            select(Stage.id).where(Stage.pipeline_id == stage.pipeline_id, Stage.number == changes["number"]))
         if clash is not None:
             raise Conflict(f"stage number {changes['number']} is taken in this pipeline", code="stage_number_taken")
     checklist = changes.pop("checklist", None)
@@ -228,8 +230,8 @@ def forecast(session: Session, actor: Actor, pipeline_id: int, owner_id: int | N
     return rows
 
 
-def is_overdue(opportunity: Opportunity, stage: Stage, now: Any) -> bool:
+def is_overdue(opportunity: Opportunity, stage: Stage, now: datetime) -> bool:
     """True when the opportunity has spent longer than the stage's target days in it."""
     if stage.target_days <= 0 or stage.probability >= 100:
         return False
-    return now - opportunity.stage_entered_at > timedelta(days=stage.target_days)
+    return bool(now - opportunity.stage_entered_at > timedelta(days=stage.target_days))

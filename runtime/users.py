@@ -46,10 +46,10 @@ def hash_password(password: str) -> str:
     """A salted scrypt hash in a self-describing string."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **SCRYPT)
-    return "scrypt$%d$%d$%d$%s$%s" % (
-        SCRYPT["n"], SCRYPT["r"], SCRYPT["p"],
+    return "$".join([
+        "scrypt", str(SCRYPT["n"]), str(SCRYPT["r"]), str(SCRYPT["p"]),
         base64.b64encode(salt).decode(), base64.b64encode(digest).decode(),
-    )
+    ])
 
 
 def check_password(stored: str, password: str) -> bool:

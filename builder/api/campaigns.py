@@ -14,8 +14,8 @@ from builder.db import commit
 from builder.db import get_session
 from runtime import campaigns as campaign_service
 from runtime.access import Actor
-from runtime.graph import layout_graph
 from runtime.graph import graph_to_json
+from runtime.graph import layout_graph
 
 bp = Blueprint("api_campaigns", __name__, url_prefix="/api/v1")
 

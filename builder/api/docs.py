@@ -57,15 +57,17 @@ def build_openapi() -> dict[str, Any]:
             if spec.query is not None:
                 query_schema = _schema(spec.query, components)
                 for name, prop in query_schema.get("properties", {}).items():
-                    op["parameters"].append({"name": name, "in": "query", "required": name in query_schema.get("required", []),
-                                             "schema": prop})
+                    required = name in query_schema.get("required", [])
+                    op["parameters"].append({"name": name, "in": "query", "required": required, "schema": prop})
             if spec.body is not None:
-                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(spec.body, components)}}}
+                body_schema = _schema(spec.body, components)
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
             ok: dict[str, Any] = {"description": "OK"}
             if spec.response is not None:
                 ok["content"] = {"application/json": {"schema": _schema(spec.response, components)}}
             op["responses"][str(spec.status)] = ok
-            error = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            error_ref = {"$ref": "#/components/schemas/Error"}
+            error = {"description": "Error", "content": {"application/json": {"schema": error_ref}}}
             for status in ("400", "401", "403", "404", "409", "422"):
                 op["responses"][status] = error
             if not spec.public:

@@ -90,8 +90,9 @@ def get_opportunity(actor: Actor, opportunity_id: int) -> Any:
     """The whole record: stage, checklist, history, tasks, notes, sequences, products, shares."""
     session = get_session()
     opp = opp_service.get_opportunity(session, actor, opportunity_id)
-    from models import Note
     from sqlalchemy import select
+
+    from models import Note
 
     notes = session.scalars(select(Note).where(Note.opportunity_id == opp.id).order_by(Note.id.desc()))
     return {

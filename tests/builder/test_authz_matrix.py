@@ -29,8 +29,8 @@ from builder.extensions import socketio
 from tests.builder.security_world import PASSWORDS
 from tests.builder.security_world import World
 from tests.builder.security_world import build_world
-from tests.builder.security_world import logged_in
 from tests.builder.security_world import campaign_graph
+from tests.builder.security_world import logged_in
 
 CALLERS = ("anonymous", "rep_a", "rep_b", "marketer", "admin")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

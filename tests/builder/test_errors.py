@@ -107,8 +107,8 @@ def test_huge_values_are_refused(api: ApiActions, sales: dict[str, Any]) -> None
     contact = api.contact()
     base = {"title": "T", "contact_id": contact["id"], "pipeline_id": sales["id"], "stage_id": sales["stages"][0]["id"]}
     assert "value" in error_fields(api.post("/opportunities", {**base, "value": 1e15}))
-    raw = '{"title": "T", "contact_id": %d, "pipeline_id": %d, "stage_id": %d, "value": Infinity}' % (
-        contact["id"], sales["id"], sales["stages"][0]["id"])
+    raw = (f'{{"title": "T", "contact_id": {contact["id"]}, "pipeline_id": {sales["id"]}, '
+           f'"stage_id": {sales["stages"][0]["id"]}, "value": Infinity}}')
     assert "value" in error_fields(api.call("POST", "/opportunities", data=raw, content_type="application/json"))
     assert "products.0.quantity" in error_fields(api.post("/opportunities", {**base, "products": [
         {"name": "P", "quantity": 10**12}]}))
