@@ -382,19 +382,7 @@
     const list = $("open-tasks");
     if (!open.length) list.replaceChildren(el("li", { class: "muted" }, "No open tasks."));
     else list.replaceChildren(...open.map((task) => {
-      const done = el("button", { type: "button", class: "small", "aria-label": `Complete ${task.title}` }, "Complete");
-      const note = el("span", { class: "field-error", hidden: true });
-      done.addEventListener("click", async () => {
-        done.disabled = true;
-        ws.showError(note, "");
-        try {
-          await api("PATCH", `/tasks/${task.id}`, { completed: true });
-          await reload();
-        } catch (err) {
-          ws.showError(note, err);
-          done.disabled = false;
-        }
-      });
+      const [done, note] = ws.completeTaskButton(task, reload, "small");
       const late = task.due_date && task.due_date < ws.today();
       return el("li", { class: "task-row", "data-task-id": task.id },
         el("div", { class: "task-main" }, el("span", { class: "task-title" }, task.title),

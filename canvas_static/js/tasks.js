@@ -78,19 +78,7 @@
 
   function taskRow(task) {
     const opp = task.opportunity_id ? state.opps.get(task.opportunity_id) : null;
-    const done = el("button", { type: "button", class: "complete-btn", "aria-label": `Complete ${task.title}` }, "Complete");
-    const note = el("span", { class: "field-error", hidden: true });
-    done.addEventListener("click", async () => {
-      done.disabled = true;
-      ws.showError(note, "");
-      try {
-        await api("PATCH", `/tasks/${task.id}`, { completed: true });
-        await load();
-      } catch (err) {
-        ws.showError(note, err);
-        done.disabled = false;
-      }
-    });
+    const [done, note] = ws.completeTaskButton(task, load, "complete-btn");
     const late = task.due_date && task.due_date < ws.today();
     return el("li", { class: "task-row", "data-task-id": task.id },
       el("div", { class: "task-main" },

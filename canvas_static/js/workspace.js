@@ -93,6 +93,24 @@
     return { select: (id) => { const t = all.find((x) => x.id === id); if (t) select(t, false); } };
   }
 
-  S.ws = { today, addDays, parseDate, isoDate, fmtDate, fmtDateTime, fmtDays, dayName, initials, avatar,
+  // A "Complete" button for a task, with its error note: PATCHes the task, then `after()`.
+  function completeTaskButton(task, after, cls) {
+    const done = S.el("button", { type: "button", class: cls, "aria-label": `Complete ${task.title}` }, "Complete");
+    const note = S.el("span", { class: "field-error", hidden: true });
+    done.addEventListener("click", async () => {
+      done.disabled = true;
+      showError(note, "");
+      try {
+        await S.api("PATCH", `/tasks/${task.id}`, { completed: true });
+        await after();
+      } catch (err) {
+        showError(note, err);
+        done.disabled = false;
+      }
+    });
+    return [done, note];
+  }
+
+  S.ws = { completeTaskButton, today, addDays, parseDate, isoDate, fmtDate, fmtDateTime, fmtDays, dayName, initials, avatar,
            showError, describe, usersById, tabs };
 })();
