@@ -141,13 +141,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from runtime.errors import DomainError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["worker"]:
-        # The worker has its own options and must not import Flask: hand over at once.
-        from runtime.worker import main as worker_main
-
-        return int(worker_main(argv[1:]) or 0)
-    args = build_parser().parse_args(argv)
     try:
+        if argv[:1] == ["worker"]:
+            # The worker has its own options and must not import Flask: hand over at once.
+            from runtime.worker import main as worker_main
+
+            return int(worker_main(argv[1:]) or 0)
+        args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

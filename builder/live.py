@@ -67,7 +67,9 @@ def may_join(actor: Actor, room: str) -> bool:
     if kind in ("user",):
         return actor.is_admin or actor.user_id == int(ident)
     if kind == "contact":
-        return actor.is_admin or actor.role in ("marketer", "rep")
+        # The contact room carries outbox deliveries (keys, errors), which GET /outbox shows
+        # to marketers and admins only.
+        return actor.is_admin or actor.role == "marketer"
     return False
 
 

@@ -114,7 +114,7 @@ class UserPatch(Patch):
     timezone: str | None = Field(default=None, max_length=64)
     active: bool | None = None
     password: Password | None = Field(default=None, min_length=8, max_length=200)
-    team_id: int | None = None
+    team_id: Id | None = None
 
 
 # --- contacts --------------------------------------------------------------

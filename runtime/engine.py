@@ -92,16 +92,28 @@ class _Caches:
 
 _cache_lock = threading.Lock()
 _caches: weakref.WeakKeyDictionary[Engine, _Caches] = weakref.WeakKeyDictionary()
+_generation = 0  # bumped by clear_caches, so sessions drop the caches they remembered
+
+CACHES_KEY = "stagecraft.engine.caches"
 
 
 def _caches_for(session: Session) -> _Caches:
-    """The caches of the database this session talks to."""
+    """The caches of the database this session talks to.
+
+    Remembered in the session (a session talks to one database, and the
+    executor asks several times per step; `get_bind` and the weak lookup cost
+    more than the step's other bookkeeping).
+    """
+    remembered = session.info.get(CACHES_KEY)
+    if remembered is not None and remembered[0] == _generation:
+        return t.cast(_Caches, remembered[1])
     bind = session.get_bind()
     db = t.cast(Engine, getattr(bind, "engine", bind))
     caches = _caches.get(db)
     if caches is None:
         with _cache_lock:
             caches = _caches.setdefault(db, _Caches())
+    session.info[CACHES_KEY] = (_generation, caches)
     return caches
 
 
@@ -139,8 +151,10 @@ def cache_compiled(session: Session, version_id: int, compiled: CompiledCampaign
 
 def clear_caches() -> None:
     """Forget every cached compiled campaign and live index (tests)."""
+    global _generation
     with _cache_lock:
         _caches.clear()
+        _generation += 1
 
 
 def parsed_step_config(

@@ -192,9 +192,10 @@ def update_opportunity(session: Session, actor: Actor, opportunity_id: int, chan
     unknown = set(changes) - EDITABLE - {"products"}
     if unknown:
         raise Invalid(f"unknown fields: {', '.join(sorted(unknown))}", code="unknown_field")
-    if "owner_id" in changes and changes["owner_id"] is not None:
-        if session.get(User, changes["owner_id"]) is None:
+    if "owner_id" in changes:
+        if changes["owner_id"] is not None and session.get(User, changes["owner_id"]) is None:
             raise Invalid("no such owner", code="unknown_user", details={"field": "owner_id"})
+        # Clearing the owner (null) is a reassignment too: a rep the deal is only shared with may not.
         if actor.role == "rep" and changes["owner_id"] != opp.owner_id and opp.owner_id != actor.user_id:
             raise Forbidden("only the owner or an admin can reassign")
     if changes.get("value") is not None and changes["value"] < 0:

@@ -13,6 +13,7 @@ from builder.api.base import Query
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
+from builder.schemas import Id
 from runtime import engine
 from runtime import inbound
 from runtime.access import Actor
@@ -22,7 +23,7 @@ bp = Blueprint("api_events", __name__, url_prefix="/api/v1")
 
 class EventBody(Body):
     type: Literal["form_submitted", "link_clicked", "api_event", "purchase"]
-    contact_id: int
+    contact_id: Id
     form: str | None = Field(default=None, max_length=200)
     link: str | None = Field(default=None, max_length=2000)
     name: str | None = Field(default=None, max_length=200)
@@ -31,7 +32,7 @@ class EventBody(Body):
 
 
 class OutboxQuery(Query):
-    contact_id: int | None = None
+    contact_id: Id | None = None
     status: Literal["pending", "sent", "failed", "held"] | None = None
     kind: Literal["email", "http_post"] | None = None
     limit: int = Field(default=200, ge=1, le=1000)

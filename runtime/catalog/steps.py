@@ -543,7 +543,10 @@ class HttpPost(ActionStep[HttpPostConfig]):
 
     def check_values(self, config: Cfg) -> list[Issue]:
         url = self.parse(config).url
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 literal)
+            return [issue("invalid_url", f"url: {url!r} is not an http(s) URL")]
         if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
             return [issue("invalid_url", f"url: {url!r} is not an http(s) URL")]
         return []
