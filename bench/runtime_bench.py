@@ -505,7 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="contacts for (a) (default 100000)")
-    parser.add_argument("--batch-size", type=int, default=200, help="executor batch size for (a)")
+    parser.add_argument("--batch-size", type=int, default=RuntimeConfig().batch_size,
+                        help="executor batch size for (a) (default: the runtime's own)")
     parser.add_argument(
         "--saves", type=int, default=1000, help="stage saves for (b) (default 1000)"
     )

@@ -236,6 +236,9 @@ def _publish_graph(session: Session, actor: Actor, campaign: Campaign, graph: Ca
     diff = publish_diff(session, campaign, graph)
     if dry_run:
         return {"dry_run": True, "diff": diff, "warnings": [i.to_json() for i in result.warnings]}
+    # Serialise publishers of one campaign (PostgreSQL; SQLite's writer lock already
+    # does), so two publishes cannot both take the same next version number.
+    session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
     compiled = compile_graph(graph)
     number = (session.scalar(select(func.max(CampaignVersion.number)).where(
         CampaignVersion.campaign_id == campaign.id)) or 0) + 1

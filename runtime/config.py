@@ -32,7 +32,7 @@ class RuntimeConfig:
     mail_from: str = field(default_factory=lambda: os.environ.get("STAGECRAFT_MAIL_FROM", "stagecraft@localhost"))
     account_timezone: str = field(default_factory=lambda: os.environ.get("STAGECRAFT_TIMEZONE", "UTC"))
     allow_private_http: bool = field(default_factory=lambda: _flag("STAGECRAFT_HTTP_ALLOW_PRIVATE"))
-    batch_size: int = 200
+    batch_size: int = 500  # 13.5k steps/s at 100k runs (bench); see docs/NOTES.md
     tick_seconds: float = 1.0
     relay_seconds: float = 1.0
     lease_seconds: float = 60.0

@@ -74,7 +74,9 @@ def update_contact(session: Session, actor: Actor, contact_id: int, changes: dic
     return contact
 
 
-def list_contacts(session: Session, q: str = "", tag: str | None = None, limit: int = 100, offset: int = 0) -> list[Contact]:
+def list_contacts(
+    session: Session, q: str = "", tag: str | None = None, limit: int = 100, offset: int = 0
+) -> list[Contact]:
     """Contacts matching a search text and/or a tag."""
     query = select(Contact).order_by(Contact.id)
     if q:

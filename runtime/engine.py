@@ -596,7 +596,9 @@ def migrate_runs(
         select(SequenceRun)
         .where(
             SequenceRun.campaign_id == campaign.id,
-            SequenceRun.status.in_(OPEN_STATUSES),
+            # Failed runs move too: a retry must run the live version, or nothing
+            # when their sequence was removed.
+            SequenceRun.status.in_((*OPEN_STATUSES, "failed")),
             SequenceRun.version_id != new_version.id,
         )
         .order_by(SequenceRun.id)

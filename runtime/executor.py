@@ -775,7 +775,8 @@ class RunContext:
             contact_service.apply_tag(self.session, SYSTEM, contact_id, name, source="campaign")
             having = batch.tagged.get(tag_id) if tag_id is not None else None
             if having is not None:
-                self.pending.append(lambda: having.add(contact_id))
+                tagged = having  # bound now: mypy cannot narrow a name inside the lambda
+                self.pending.append(lambda: tagged.add(contact_id))
             return
         having = batch.contacts_tagged(tag_id)
         if contact_id in having:

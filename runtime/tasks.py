@@ -34,7 +34,7 @@ MAX_DAYS_AHEAD = 366
 def first_day_with_room(session: Session, user: User, wanted: date) -> date:
     """The first day at or after `wanted` with fewer open tasks than the user's capacity."""
     horizon = wanted + timedelta(days=MAX_DAYS_AHEAD)
-    counts = dict(session.execute(
+    counts: dict[date, int] = dict(session.execute(  # type: ignore[arg-type]  # due_date >= wanted: never None
         select(Task.due_date, func.count()).where(
             Task.assignee_id == user.id, Task.completed_at.is_(None),
             Task.due_date >= wanted, Task.due_date < horizon,

@@ -735,3 +735,22 @@ def test_compiled_cache_is_per_database(env: Env, template_db: Path, tmp_path: P
         assert [r.node_id for r in other.scalars(select(SequenceRun))] == ["x"]
         other.commit()
     other_db.dispose()
+
+
+def test_failed_run_on_removed_sequence_is_stopped_by_republish(env: Env) -> None:
+    """A failed run whose sequence a new version removes is stopped, so a retry cannot run old steps."""
+    camp = env.publish(graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w9"), note("a")),
+                              seq("s2", wait("w10"), note("b"))], "g>s1", "g>s2"))
+    c = env.contact()
+    tag(env, c.id, "t")
+    env.tick()
+    failed = next(r for r in env.runs(c) if r.node_id == "s2")
+    kept = next(r for r in env.runs(c) if r.node_id == "s1")
+    failed.status = kept.status = "failed"
+    env.session.commit()
+    campaigns.save_draft(env.session, ADMIN, camp.id,
+                         graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w11"), note("a"))], "g>s1"))
+    result = campaigns.publish(env.session, ADMIN, camp.id)
+    assert result["migration"]["stopped_by_node"] == {"s2": 1}
+    assert failed.status == "stopped" and "removed in version 2" in (failed.stop_reason or "")
+    assert kept.status == "failed" and kept.version_id == camp.live_version_id
