@@ -48,10 +48,9 @@ EDITABLE = {"title", "value", "next_action_date", "next_action_note", "custom_fi
 
 
 def _load(session: Session, opportunity_id: int) -> Opportunity | None:
-    return session.get(
-        Opportunity, opportunity_id,
-        options=[selectinload(Opportunity.shares), selectinload(Opportunity.products)],
-    )
+    # Shares and products load lazily: a stage save by the owner needs neither,
+    # and it is the hot path from a rep's drag to the first campaign step.
+    return session.get(Opportunity, opportunity_id)
 
 
 def get_opportunity(session: Session, actor: Actor, opportunity_id: int) -> Opportunity:
@@ -130,14 +129,14 @@ def create_opportunity(
 
 def unchecked_required(session: Session, opp: Opportunity) -> list[ChecklistItem]:
     """Required checklist items of the opportunity's current stage not yet ticked."""
-    items = session.scalars(
-        select(ChecklistItem).where(ChecklistItem.stage_id == opp.stage_id, ChecklistItem.required.is_(True))
+    ticked = select(ChecklistState.item_id).where(
+        ChecklistState.opportunity_id == opp.id, ChecklistState.done.is_(True))
+    return list(session.scalars(
+        select(ChecklistItem).where(
+            ChecklistItem.stage_id == opp.stage_id, ChecklistItem.required.is_(True),
+            ChecklistItem.id.not_in(ticked))
         .order_by(ChecklistItem.position)
-    ).all()
-    done = set(session.scalars(
-        select(ChecklistState.item_id).where(ChecklistState.opportunity_id == opp.id, ChecklistState.done.is_(True))
     ))
-    return [item for item in items if item.id not in done]
 
 
 def move_stage(
