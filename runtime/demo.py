@@ -89,5 +89,16 @@ def seed_demo(
             if (i + 1) % 10 == 0:
                 progress(f"contacts: {i + 1}/{contacts_count}")
         seed_demo_campaign(session, Actor.of(made["marketer"]), sales, fulfil)
+        # A few reps' saves after publishing, so the canvas shows contacts moving
+        # and My tasks shows campaign-made tasks once the runtime runs them.
+        prospect, qualified = sales.stages[0], sales.stages[1]
+        movers = session.scalars(select(Opportunity).where(Opportunity.stage_id == prospect.id)
+                                 .order_by(Opportunity.id).limit(4)).all()
+        for opp in movers:
+            rep = Actor.of(session.get(User, opp.owner_id)) if opp.owner_id else admin
+            for item in opportunities.unchecked_required(session, opp):
+                opportunities.set_checklist_item(session, rep, opp.id, item.id, True)
+            opportunities.move_stage(session, rep, opp, qualified.id)
+        progress(f"moved {len(movers)} deals to {qualified.name}: their follow-up starts when the app runs")
     progress("demo ready: log in as admin / demo-admin-pass, marketer / demo-marketer-pass, rep1 / demo-rep-pass")
     return 0
