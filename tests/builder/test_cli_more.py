@@ -31,3 +31,18 @@ def test_worker_options_reach_the_worker(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("STAGECRAFT_DATABASE_URL", f"sqlite:///{tmp_path}/worker.db")
     monkeypatch.delenv("STAGECRAFT_REDIS_URL", raising=False)
     assert main(["worker", "--once"]) == 0
+
+
+def test_demo_has_a_live_campaign_with_contacts_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo publishes its campaign and moves a few deals, so runs are waiting for the runtime."""
+    url = f"sqlite:///{tmp_path}/demo.db"
+    monkeypatch.setenv("STAGECRAFT_DATABASE_URL", url)
+    assert main(["demo"]) == 0
+    from sqlalchemy import select
+
+    from models import Campaign
+    from models import SequenceRun
+
+    with make_session_factory(make_engine(url))() as session:
+        assert session.scalar(select(Campaign.status).where(Campaign.name == "Sales follow-up")) == "live"
+        assert len(session.scalars(select(SequenceRun)).all()) == 4
