@@ -95,8 +95,8 @@ def seed_demo(
         movers = session.scalars(select(Opportunity).where(Opportunity.stage_id == prospect.id)
                                  .order_by(Opportunity.id).limit(4)).all()
         for opp in movers:
-            owner = session.get(User, opp.owner_id) if opp.owner_id else None
-            rep = Actor.of(owner) if owner is not None else admin
+            deal_owner = session.get(User, opp.owner_id) if opp.owner_id else None
+            rep = Actor.of(deal_owner) if deal_owner is not None else admin
             for item in opportunities.unchecked_required(session, opp):
                 opportunities.set_checklist_item(session, rep, opp.id, item.id, True)
             opportunities.move_stage(session, rep, opp, qualified.id)
