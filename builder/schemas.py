@@ -8,7 +8,10 @@ from typing import Annotated
 from typing import Any
 from typing import ClassVar
 from typing import Literal
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
 
+from pydantic import AfterValidator
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import EmailStr
@@ -25,6 +28,18 @@ Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]
 Money = Annotated[float, Field(ge=0, le=999_999_999_999.99)]  # NUMERIC(14, 2)
 Password = Annotated[str, StringConstraints(strip_whitespace=False)]  # spaces are part of a password
+
+
+def _known_zone(name: str) -> str:
+    """An IANA time zone name the runtime can use (timer windows, due dates)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from exc
+    return name
+
+
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_known_zone)]
 
 
 class Out(BaseModel):
@@ -111,7 +126,7 @@ class UserPatch(Patch):
     name: str | None = Field(default=None, max_length=120)
     email: str | None = Field(default=None, max_length=254)
     daily_task_capacity: int | None = Field(default=None, ge=1, le=500)
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: TimeZone | None = None
     active: bool | None = None
     password: Password | None = Field(default=None, min_length=8, max_length=200)
     team_id: Id | None = None
@@ -125,7 +140,7 @@ class ContactCreate(Body):
     last_name: str = Field(default="", max_length=120)
     fields: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: TimeZone | None = None
     owner_id: Id | None = None
 
 
@@ -136,7 +151,7 @@ class ContactPatch(Patch):
     first_name: str | None = Field(default=None, max_length=120)
     last_name: str | None = Field(default=None, max_length=120)
     fields: dict[str, Any] | None = None
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: TimeZone | None = None
     owner_id: Id | None = None
 
 

@@ -158,3 +158,12 @@ def test_unknown_contact_is_404(api: ApiActions, path: str) -> None:
     """Ids that cannot or do not exist give a JSON 404."""
     error_of(api.get(path), 404, "not_found")
     error_of(api.patch(path, {"first_name": "X"}), 404, "not_found")
+
+
+def test_unknown_time_zone_is_refused_and_changes_nothing(api: ApiActions) -> None:
+    """A contact's time zone must be an IANA name the timers can use."""
+    assert "timezone" in error_fields(api.post("/contacts", {"email": "tz@example.com", "timezone": "Not/AZone"}))
+    contact = api.contact(timezone="Europe/Berlin")
+    assert contact["timezone"] == "Europe/Berlin"
+    assert "timezone" in error_fields(api.patch(f"/contacts/{contact['id']}", {"timezone": "Mars/Olympus"}))
+    assert api.ok("GET", f"/contacts/{contact['id']}")["timezone"] == "Europe/Berlin"
