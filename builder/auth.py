@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 from urllib.parse import urlparse
 
@@ -37,33 +36,28 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 class SessionUser(UserMixin):
     """The logged-in user as Flask-Login sees it (a detached snapshot).
 
-    The id kept in the session cookie is "<user id>:<fingerprint>": the
-    fingerprint derives from the password hash, so changing a password ends
-    every other session (a cookie session cannot be revoked otherwise).
+    The id kept in the session cookie is the random id of a server-side login
+    session, so logout, a password change or deactivation ends it for good,
+    even for a copied cookie.
     """
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, login_id: str) -> None:
         self.id = user.id
         self.username = user.username
         self.name = user.name
         self.role = user.role
         self.team_id = user.team_id
-        self.fingerprint = user_service.session_fingerprint(user)
+        self.login_id = login_id
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.fingerprint}"
+        return self.login_id
 
 
 @login_manager.user_loader
-def _load_user(session_id: str) -> SessionUser | None:
-    """The session's user, if still active and with an unchanged password (else logged out)."""
-    ident, _, fingerprint = session_id.partition(":")
-    user = get_session().get(User, int(ident)) if ident.isdigit() else None
-    if user is None or not user.active:
-        return None
-    if not hmac.compare_digest(fingerprint, user_service.session_fingerprint(user)):
-        return None
-    return SessionUser(user)
+def _load_user(login_id: str) -> SessionUser | None:
+    """The user of a live login session (else logged out)."""
+    user = user_service.user_for_login_session(get_session(), login_id)
+    return SessionUser(user, login_id) if user is not None else None
 
 
 def bearer_token() -> str | None:
@@ -136,7 +130,9 @@ def login_session(user: User, *, keep_csrf: bool = False) -> None:
     flask_session.clear()
     if kept:
         flask_session["csrf_token"] = kept
-    login_user(SessionUser(user))
+    login_id = user_service.start_login_session(get_session(), user)
+    commit()
+    login_user(SessionUser(user, login_id))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -161,6 +157,9 @@ def login() -> Any:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     """End the session (POST with a CSRF token, so another site cannot log you out)."""
+    if current_user.is_authenticated:
+        user_service.end_login_session(get_session(), current_user.get_id())
+        commit()
     logout_user()
     flask_session.clear()
     return redirect(url_for("auth.login"))

@@ -31,13 +31,14 @@ from models.runs import SequenceRun
 from models.runs import StepLog
 from models.users import ApiToken
 from models.users import LoginAttempt
+from models.users import LoginSession
 from models.users import Team
 from models.users import User
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "Campaign", "CampaignVersion", "ChecklistItem",
     "ChecklistState", "Contact", "ContactTag", "DomainEvent", "Enrollment", "GoalHit",
-    "LoginAttempt", "Note", "Notification", "Opportunity", "OpportunityProduct",
+    "LoginAttempt", "LoginSession", "Note", "Notification", "Opportunity", "OpportunityProduct",
     "OpportunityShare", "OutboxMessage", "Pipeline", "SequenceRun", "Stage", "StageMove",
     "StepLog", "Tag", "Task", "Team", "User",
 ]

@@ -14,11 +14,13 @@ from datetime import timedelta
 
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from models import ApiToken
 from models import AuditEntry
 from models import LoginAttempt
+from models import LoginSession
 from models import Team
 from models import User
 from models import clock
@@ -34,6 +36,7 @@ from runtime.errors import Unauthorized
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 TOKEN_DAYS = 30
+LOGIN_DAYS = 14  # a browser login lasts two weeks at most
 MAX_TOKEN_DAYS = 365
 MAX_FAILURES = 5
 MAX_FAILURES_PER_ADDRESS = 50  # credential stuffing across many usernames from one address
@@ -149,6 +152,8 @@ def update_user(session: Session, actor: Actor, user_id: int, changes: dict[str,
         _audit(session, actor, "user.team_changed", user, **{"from": user.team_id, "to": changes["team_id"]})
     if "active" in changes and changes["active"] is not None and bool(changes["active"]) != user.active:
         _audit(session, actor, "user.activated" if changes["active"] else "user.deactivated", user)
+        if not changes["active"]:
+            end_all_login_sessions(session, user.id)
     if "daily_task_capacity" in changes and changes["daily_task_capacity"] != user.daily_task_capacity:
         _audit(session, actor, "user.capacity_changed", user,
                **{"from": user.daily_task_capacity, "to": changes["daily_task_capacity"]})
@@ -156,6 +161,7 @@ def update_user(session: Session, actor: Actor, user_id: int, changes: dict[str,
         password = str(changes.pop("password"))
         _check_password_strength(password)
         user.password_hash = hash_password(password)
+        end_all_login_sessions(session, user.id)
         _audit(session, actor, "user.password_set", user)
     for key, value in changes.items():
         if value is None and key in ("role", "active", "daily_task_capacity", "name", "email", "timezone"):
@@ -178,18 +184,39 @@ def change_own_password(session: Session, actor: Actor, current: str, new: str) 
                         details={"field": "current_password"})
     _check_password_strength(new)
     user.password_hash = hash_password(new)
+    end_all_login_sessions(session, user.id)
     _audit(session, actor, "user.password_changed", user)
     session.flush()
     return user
 
 
-def session_fingerprint(user: User) -> str:
-    """A value that changes when the password does, kept in the login session.
+def start_login_session(session: Session, user: User) -> str:
+    """Record a browser login; return the random id for the cookie (only its digest is stored)."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, token_hash=_digest(token),
+                             expires_at=clock.now() + timedelta(days=LOGIN_DAYS)))
+    session.flush()
+    return token
 
-    A session cookie whose fingerprint no longer matches is refused, so a
-    password change logs out every other browser.
-    """
-    return hashlib.sha256(("session:" + user.password_hash).encode()).hexdigest()[:20]
+
+def user_for_login_session(session: Session, token: str) -> User | None:
+    """The active user of a live (not ended, not expired) login session."""
+    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+    if row is None or row.ended_at is not None or row.expires_at <= clock.now():
+        return None
+    return row.user if row.user.active else None
+
+
+def end_login_session(session: Session, token: str) -> None:
+    """End one browser login (logout): its cookie no longer works, even if copied."""
+    session.execute(update(LoginSession).where(LoginSession.token_hash == _digest(token),
+                                               LoginSession.ended_at.is_(None)).values(ended_at=clock.now()))
+
+
+def end_all_login_sessions(session: Session, user_id: int) -> None:
+    """End every browser login of a user (password changed, user deactivated)."""
+    session.execute(update(LoginSession).where(LoginSession.user_id == user_id,
+                                               LoginSession.ended_at.is_(None)).values(ended_at=clock.now()))
 
 
 _DUMMY_HASH: str | None = None
