@@ -846,41 +846,27 @@ class RunContext:
         batch = self.batch
         if batch.task_tally is None:
             batch.sync()  # count the tasks this batch already made, as a flushed ORM path would
-            tasks = (
-                select(Task.assignee_id, func.count().label("n"))
-                .where(Task.source == "campaign")
-                .group_by(Task.assignee_id)
-                .subquery()
-            )
-            batch.task_tally = {
-                uid: int(n)
-                for uid, n in self.session.execute(
-                    select(User.id, func.coalesce(tasks.c.n, 0))
-                    .outerjoin(tasks, tasks.c.assignee_id == User.id)
-                    .where(User.role == "rep", User.active.is_(True))
-                )
-            }
+            batch.task_tally = self._rep_tally(Task.assignee_id, Task.source == "campaign")
         return self._pick(batch.task_tally)
 
     def _round_robin_owner(self) -> int | None:
         """The active rep owning the fewest contacts (ties: lowest id)."""
         batch = self.batch
         if batch.owner_tally is None:
-            owned = (
-                select(Contact.owner_id, func.count().label("n"))
-                .where(Contact.owner_id.is_not(None))
-                .group_by(Contact.owner_id)
-                .subquery()
-            )
-            batch.owner_tally = {
-                uid: int(n)
-                for uid, n in self.session.execute(
-                    select(User.id, func.coalesce(owned.c.n, 0))
-                    .outerjoin(owned, owned.c.owner_id == User.id)
-                    .where(User.role == "rep", User.active.is_(True))
-                )
-            }
+            batch.owner_tally = self._rep_tally(Contact.owner_id, Contact.owner_id.is_not(None))
         return self._pick(batch.owner_tally)
+
+    def _rep_tally(self, user_column: t.Any, *where: t.Any) -> dict[int, int]:
+        """Every active rep → how many rows (matching `where`) point at them through `user_column`."""
+        counts = (
+            select(user_column.label("uid"), func.count().label("n")).where(*where).group_by(user_column).subquery()
+        )
+        rows = self.session.execute(
+            select(User.id, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.uid == User.id)
+            .where(User.role == "rep", User.active.is_(True))
+        )
+        return {uid: int(n) for uid, n in rows}
 
     def _pick(self, tally: dict[int, int]) -> int | None:
         """The id with the lowest count (ties: lowest id), counted once the step commits."""
