@@ -1,14 +1,19 @@
-"""The app shell: home redirect, contacts page, shared template context."""
+"""The app shell: home redirect, contacts list and contact record, shared template context."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint
+from flask import abort
 from flask import g
 from flask import redirect
 from flask import render_template
 from flask_login import login_required
+
+from builder.db import get_session
+from runtime import contacts as contact_service
+from runtime.errors import NotFound
 
 bp = Blueprint("pages", __name__)
 
@@ -34,6 +39,17 @@ def home() -> Any:
 def contacts() -> Any:
     """The contacts list."""
     return render_template("contacts.html")
+
+
+@bp.route("/contacts/<int:contact_id>")
+@login_required
+def contact(contact_id: int) -> Any:
+    """The contact record: its script fetches the rest over the REST API (404 for an unknown id)."""
+    try:
+        person = contact_service.get_contact(get_session(), contact_id)
+    except NotFound:
+        abort(404)
+    return render_template("contact.html", contact=person)
 
 
 def register_page_blueprints(app: Any) -> None:

@@ -5,7 +5,8 @@
   const body = document.querySelector("#contacts-table tbody");
   async function load(q) {
     const rows = await api("GET", "/contacts?limit=200&q=" + encodeURIComponent(q || ""));
-    body.replaceChildren(...rows.map((c) => el("tr", {}, el("td", {}, c.name), el("td", {}, c.email),
+    body.replaceChildren(...rows.map((c) => el("tr", { "data-contact-id": c.id },
+      el("td", {}, el("a", { href: `/contacts/${c.id}` }, c.name || c.email)), el("td", {}, c.email),
       el("td", {}, c.tags.map((t) => el("span", { class: "tag" }, t))))));
   }
   let timer;

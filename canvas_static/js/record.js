@@ -68,7 +68,7 @@
     $("crumb-title").textContent = rec.title;
     const contact = $("record-contact");
     contact.textContent = rec.contact.name || rec.contact.email;
-    contact.href = "/contacts?q=" + encodeURIComponent(rec.contact.email || rec.contact.name || "");
+    contact.href = `/contacts/${rec.contact_id}`;
     contact.title = rec.contact.email || "";
     $("record-owner").textContent = "Owner: " + (rec.owner_name || "Unassigned");
     $("fact-stage").replaceChildren(el("span", { class: "stage-pill" }, stage ? `${stage.number} · ${stage.name}` : rec.stage_name));
@@ -470,43 +470,8 @@
 
   // ---- Follow-up sequences -------------------------------------------------
 
-  const STATUS_ACTIONS = { active: [["paused", "Pause"], ["stopped", "Stop"]], paused: [["active", "Resume"], ["stopped", "Stop"]] };
-
   function renderSequences(rec) {
-    const runs = rec.sequences || [];
-    $("count-sequences").textContent = runs.length ? String(runs.length) : "";
-    $("sequences-empty").hidden = runs.length > 0;
-    $("sequences-table").hidden = runs.length === 0;
-    $("sequences-table").querySelector("tbody").replaceChildren(...runs.map((run) => {
-      const note = el("span", { class: "field-error", hidden: true });
-      const buttons = (STATUS_ACTIONS[run.status] || []).map(([status, label]) => {
-        const b = el("button", { type: "button", class: "small" + (status === "stopped" ? " danger" : ""), "data-action": status }, label);
-        b.addEventListener("click", async () => {
-          ws.showError(note, "");
-          b.disabled = true;
-          try {
-            await api("PATCH", `/sequence-runs/${run.id}`, { status });
-            await reload();
-          } catch (err) {
-            ws.showError(note, err);
-            b.disabled = false;
-          }
-        });
-        return b;
-      });
-      const step = run.current_step ? `${run.current_step}${run.current_step_type ? " · " + run.current_step_type.replace(/_/g, " ") : ""}` : "—";
-      const statusLabel = run.status === "active" && run.waiting ? "waiting" : run.status;
-      return el("tr", { "data-run-id": run.id },
-        el("td", {}, el("strong", {}, run.name || run.node_id)),
-        el("td", {}, run.campaign_name || `Campaign #${run.campaign_id}`),
-        el("td", {}, el("span", { class: `badge run-${run.status}` }, statusLabel),
-          run.last_error ? el("div", { class: "small bad" }, run.last_error) : null,
-          run.stop_reason ? el("div", { class: "small muted" }, run.stop_reason) : null),
-        el("td", {}, step),
-        el("td", {}, run.next_due_at ? ws.fmtDateTime(run.next_due_at) : "—"),
-        el("td", {}, ws.fmtDateTime(run.started_at), run.ended_at ? el("div", { class: "small muted" }, "ended " + ws.fmtDateTime(run.ended_at)) : null),
-        el("td", { class: "actions" }, buttons.length ? buttons : el("span", { class: "muted" }, "—"), note));
-    }));
+    ws.renderSequenceRuns(rec.sequences || [], reload);
   }
 
   init();

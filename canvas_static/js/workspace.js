@@ -111,6 +111,48 @@
     return [done, note];
   }
 
-  S.ws = { completeTaskButton, today, addDays, parseDate, isoDate, fmtDate, fmtDateTime, fmtDays, dayName, initials, avatar,
+  // The follow-up sequence history table (record and contact pages): one row per run with
+  // Pause/Resume/Stop buttons that PATCH the run, then `after()`; errors next to the buttons.
+  const RUN_ACTIONS = { active: [["paused", "Pause"], ["stopped", "Stop"]], paused: [["active", "Resume"], ["stopped", "Stop"]] };
+
+  function renderSequenceRuns(runs, after) {
+    const $ = (id) => document.getElementById(id);
+    const el = S.el;
+    $("count-sequences").textContent = runs.length ? String(runs.length) : "";
+    $("sequences-empty").hidden = runs.length > 0;
+    $("sequences-table").hidden = runs.length === 0;
+    $("sequences-table").querySelector("tbody").replaceChildren(...runs.map((run) => {
+      const note = el("span", { class: "field-error", role: "alert", hidden: true });
+      const buttons = (RUN_ACTIONS[run.status] || []).map(([status, label]) => {
+        const b = el("button", { type: "button", class: "small" + (status === "stopped" ? " danger" : ""), "data-action": status }, label);
+        b.addEventListener("click", async () => {
+          showError(note, "");
+          b.disabled = true;
+          try {
+            await S.api("PATCH", `/sequence-runs/${run.id}`, { status });
+            await after();
+          } catch (err) {
+            showError(note, err);
+            b.disabled = false;
+          }
+        });
+        return b;
+      });
+      const step = run.current_step ? `${run.current_step}${run.current_step_type ? " · " + run.current_step_type.replace(/_/g, " ") : ""}` : "—";
+      const statusLabel = run.status === "active" && run.waiting ? "waiting" : run.status;
+      return el("tr", { "data-run-id": run.id },
+        el("td", {}, el("strong", {}, run.name || run.node_id)),
+        el("td", {}, run.campaign_name || `Campaign #${run.campaign_id}`),
+        el("td", {}, el("span", { class: `badge run-${run.status}` }, statusLabel),
+          run.last_error ? el("div", { class: "small bad" }, run.last_error) : null,
+          run.stop_reason ? el("div", { class: "small muted" }, run.stop_reason) : null),
+        el("td", {}, step),
+        el("td", {}, run.next_due_at ? fmtDateTime(run.next_due_at) : "—"),
+        el("td", {}, fmtDateTime(run.started_at), run.ended_at ? el("div", { class: "small muted" }, "ended " + fmtDateTime(run.ended_at)) : null),
+        el("td", { class: "actions" }, buttons.length ? buttons : el("span", { class: "muted" }, "—"), note));
+    }));
+  }
+
+  S.ws = { completeTaskButton, renderSequenceRuns, today, addDays, parseDate, isoDate, fmtDate, fmtDateTime, fmtDays, dayName, initials, avatar,
            showError, describe, usersById, tabs };
 })();

@@ -374,6 +374,7 @@ PAGES: dict[tuple[str, str], str] = {
     ("GET", "/admin/users"): "302 403 403 403 200",
     ("GET", "/admin/audit"): "302 403 403 403 200",
     ("GET", "/contacts"): "302 200 200 200 200",
+    ("GET", "/contacts/<int:contact_id>"): "302 200 200 200 200",  # like GET /api/v1/contacts/{id}
     ("GET", "/campaigns"): "302 200 200 200 200",
     ("GET", "/campaigns/<int:campaign_id>"): "302 403 403 200 200",
     ("GET", "/pipelines"): "302 302 302 302 302",

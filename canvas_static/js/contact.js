@@ -1,0 +1,139 @@
+// The contact record: name, email, custom fields, tags, opportunities and follow-up sequences.
+// Every value renders as text (Stagecraft.el, never innerHTML).
+(function () {
+  "use strict";
+  const S = window.Stagecraft;
+  const { api, el, money, ws } = S;
+  const root = document.getElementById("contact");
+  if (!root) return;
+  const contactId = Number(root.dataset.contactId);
+  const $ = (id) => document.getElementById(id);
+  const state = { users: new Map() };
+
+  const userName = (id) => { const u = state.users.get(id); return u ? (u.name || u.username) : (id ? `User #${id}` : "Unassigned"); };
+
+  // ---- loading -------------------------------------------------------------
+
+  async function init() {
+    try {
+      const users = await ws.usersById().catch(() => ({ byId: new Map() }));
+      state.users = users.byId;
+      showContact(await api("GET", `/contacts/${contactId}`));
+    } catch (err) {
+      ws.showError($("contact-error"), "Could not load this contact: " + ws.describe(err));
+      return;
+    }
+    await Promise.all([loadOpportunities(), loadSequences()]);
+  }
+
+  async function loadOpportunities() {
+    try {
+      renderOpportunities(await api("GET", `/opportunities?contact_id=${contactId}`));
+      ws.showError($("opps-error"), "");
+    } catch (err) {
+      ws.showError($("opps-error"), "Could not load the opportunities: " + ws.describe(err));
+    }
+  }
+
+  async function loadSequences() {
+    try {
+      renderSequences(await api("GET", `/contacts/${contactId}/sequences`));
+      ws.showError($("sequences-error"), "");
+    } catch (err) {
+      ws.showError($("sequences-error"), "Could not load the follow-up sequences: " + ws.describe(err));
+    }
+  }
+
+  // ---- header, fields, tags --------------------------------------------------
+
+  function showContact(c) {
+    const name = c.name || c.email;
+    document.title = `${name} · Stagecraft`;
+    $("contact-name").textContent = name;
+    $("crumb-name").textContent = name;
+    const email = $("contact-email");
+    email.textContent = c.email;
+    email.href = "mailto:" + c.email;
+    $("contact-owner").textContent = "Owner: " + userName(c.owner_id);
+    $("fact-timezone").textContent = c.timezone || "—";
+    $("fact-created").textContent = ws.fmtDate(c.created_at);
+    renderFields(c.fields || {});
+    renderTags(c.tags || []);
+  }
+
+  function fieldValue(value) {
+    if (value === null || value === undefined || value === "") return "—";
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+
+  function renderFields(fields) {
+    const entries = Object.entries(fields);
+    $("fields-empty").hidden = entries.length > 0;
+    $("contact-fields").replaceChildren(...entries.map(([key, value]) =>
+      el("div", { class: "field-row" }, el("dt", {}, key), el("dd", {}, fieldValue(value)))));
+  }
+
+  function renderTags(tags) {
+    const list = $("tag-list");
+    if (!tags.length) { list.replaceChildren(el("li", { class: "muted small" }, "No tags.")); return; }
+    list.replaceChildren(...tags.map((tag) => {
+      const remove = el("button", { type: "button", class: "tag-remove linklike", "aria-label": `Remove tag ${tag}`, title: "Remove" }, "×");
+      remove.addEventListener("click", async () => {
+        remove.disabled = true;
+        ws.showError($("tag-error"), "");
+        try {
+          showContact(await api("DELETE", `/contacts/${contactId}/tags/${encodeURIComponent(tag)}`));
+        } catch (err) {
+          ws.showError($("tag-error"), err);
+          remove.disabled = false;
+        }
+      });
+      return el("li", { class: "tag", "data-tag": tag }, el("span", {}, tag), remove);
+    }));
+  }
+
+  $("tag-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const input = $("tag-new");
+    const tag = input.value.trim();
+    if (!tag) { ws.showError($("tag-error"), "Type a tag first."); return; }
+    const button = $("tag-add");
+    button.disabled = true;
+    ws.showError($("tag-error"), "");
+    try {
+      showContact(await api("POST", `/contacts/${contactId}/tags`, { tag }));
+      input.value = "";
+      await loadSequences(); // a tag may enroll the contact in a campaign
+    } catch (err) {
+      ws.showError($("tag-error"), err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // ---- opportunities ---------------------------------------------------------
+
+  function renderOpportunities(opps) {
+    $("count-opps").textContent = opps.length ? String(opps.length) : "";
+    $("fact-opps").textContent = String(opps.length);
+    $("fact-value").textContent = money(opps.reduce((sum, o) => sum + (o.value || 0), 0));
+    $("opps-empty").hidden = opps.length > 0;
+    $("opps-table").hidden = opps.length === 0;
+    $("opps-table").querySelector("tbody").replaceChildren(...opps.map((o) => el("tr", { "data-opportunity-id": o.id },
+      el("td", {}, el("a", { href: `/opportunities/${o.id}`, class: "opp-link" }, o.title),
+        o.overdue ? el("div", { class: "small bad" }, "Overdue") : null),
+      el("td", {}, el("span", { class: "stage-pill" }, o.stage_name)),
+      el("td", { class: "num" }, money(o.value)),
+      el("td", {}, o.owner_name || "Unassigned"),
+      el("td", {}, o.next_action_date ? ws.fmtDate(o.next_action_date) : "—",
+        o.next_action_note ? el("div", { class: "small muted" }, o.next_action_note) : null))));
+  }
+
+  // ---- follow-up sequences ---------------------------------------------------
+
+  function renderSequences(runs) {
+    ws.renderSequenceRuns(runs, loadSequences);
+  }
+
+  init();
+})();
