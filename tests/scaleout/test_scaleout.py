@@ -129,6 +129,15 @@ def test_two_workers_run_each_step_once_and_push_through_redis(cluster: dict[str
     client.connect(base, auth={"token": cluster["token"]}, transports=["polling"], wait_timeout=10)
     joined = client.call("join", {"room": f"campaign:{campaign['id']}"}, timeout=10)
     assert joined["ok"] is True
+    # Warm-up: the web node subscribes to Redis in the background after the first
+    # connection; a task it creates itself proves the round trip before we rely on it.
+    deadline = time.monotonic() + 20
+    while not heard.is_set() and time.monotonic() < deadline:
+        api("POST", "/tasks", json={"title": "warm-up", "assignee_id": me["id"]})
+        heard.wait(1)
+    assert heard.is_set(), "the web node never relayed its own push through Redis"
+    time.sleep(1)  # let late warm-up pushes drain before listening for the workers'
+    heard.clear()
 
     count = 40
     opportunity_ids = []
@@ -150,6 +159,7 @@ def test_two_workers_run_each_step_once_and_push_through_redis(cluster: dict[str
     assert stats["completed"] == count
     tasks = api("GET", "/tasks")
     assert sorted(t["opportunity_id"] for t in tasks if t["title"] == "Call") == sorted(opportunity_ids)
+    # Only now can a push be a worker's: the web node created no task since the warm-up.
     assert heard.wait(10), "no push from a worker reached the web node's client through Redis"
     client.disconnect()
     logs = "".join((cluster["logs"] / f"proc{i}.log").read_text() for i in (1, 2))
