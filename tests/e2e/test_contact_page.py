@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import login
 from tests.e2e.conftest import screenshot
+from tests.e2e.workspace_data import enroll_in_tag_campaign
 from tests.e2e.workspace_data import opportunity
 from tests.e2e.workspace_data import user_ids
 
@@ -53,46 +53,6 @@ def _open(page: Page, server: Any, contact_id: int, username: str = "admin") -> 
     page.goto(f"{server.base_url}/contacts/{contact_id}")
     expect(page.locator("#contact-email")).not_to_be_empty()
     return dialogs
-
-
-def _enroll(server: Any, contact_id: int) -> list[dict[str, Any]]:
-    """Publish a tag-triggered campaign with a delay step, tag the contact; return its runs."""
-    tag = f"cp-{uuid.uuid4().hex[:6]}"
-    graph = {
-        "nodes": [
-            {
-                "id": "g1",
-                "kind": "goal",
-                "type": "tag_applied",
-                "name": "Asked for a call",
-                "config": {"tag": tag},
-                "position": {"x": 80, "y": 120},
-            },
-            {
-                "id": "s1",
-                "kind": "sequence",
-                "name": "Call follow-up",
-                "position": {"x": 320, "y": 120},
-                "steps": [
-                    {"id": "wait", "type": "delay", "config": {"amount": 2, "unit": "days"}},
-                    {"id": "mail", "type": "send_email", "config": {"subject": "Our call", "body": "Hi"}},
-                ],
-            },
-        ],
-        "edges": [{"source": "g1", "target": "s1"}],
-    }
-    server.api("POST", "/tags", json={"tag": tag})
-    campaign = server.api("POST", "/campaigns", json={"name": f"Call nurture {tag}"})
-    server.api("PUT", f"/campaigns/{campaign['id']}/draft", json={"graph": graph})
-    server.api("POST", f"/campaigns/{campaign['id']}/publish")
-    server.api("POST", f"/contacts/{contact_id}/tags", json={"tag": tag})
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        runs = server.api("GET", f"/contacts/{contact_id}/sequences")
-        if runs:
-            return list(runs)
-        time.sleep(0.2)
-    raise AssertionError("the campaign did not enroll the contact")
 
 
 def test_contact_shows_text_fields_tags_and_opportunities(page: Page, server: Any, person: dict[str, Any]) -> None:
@@ -149,7 +109,7 @@ def test_contacts_list_links_to_the_record(page: Page, server: Any, person: dict
 def test_sequence_runs_pause_from_the_contact(page: Page, server: Any, person: dict[str, Any]) -> None:
     """A tag-triggered campaign's run is listed; Pause, Resume and Stop work from the page."""
     contact = person["contact"]
-    runs = _enroll(server, contact["id"])
+    runs = enroll_in_tag_campaign(server, contact["id"])
     _open(page, server, contact["id"])
     run = runs[0]
     row = page.locator(f'#sequences-table tr[data-run-id="{run["id"]}"]')
@@ -172,7 +132,7 @@ def test_rep_sees_the_refusal_next_to_the_button(page: Page, server: Any) -> Non
     stranger = server.api(
         "POST", "/contacts", json={"email": f"stranger.{uuid.uuid4().hex[:8]}@example.com", "first_name": "Grace"}
     )
-    runs = _enroll(server, stranger["id"])
+    runs = enroll_in_tag_campaign(server, stranger["id"])
     _open(page, server, stranger["id"], "rep1")
     row = page.locator(f'#sequences-table tr[data-run-id="{runs[0]["id"]}"]')
     row.get_by_role("button", name="Pause").click()

@@ -7,6 +7,7 @@ pipeline with a unique name and finds its cards by id.
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from datetime import UTC
 from datetime import date
@@ -171,3 +172,43 @@ def column_cards(page: Any, stage_id: int) -> Any:
 def wait_live(page: Any) -> None:
     """Wait until the page's Socket.IO connection has joined its rooms."""
     page.wait_for_selector('#live-status[data-state="live"]', timeout=10000)
+
+
+def enroll_in_tag_campaign(server: Any, contact_id: int) -> list[dict[str, Any]]:
+    """Publish a tag-triggered campaign (delay, then email), tag the contact; return its runs."""
+    tag = f"cp-{uuid.uuid4().hex[:6]}"
+    graph = {
+        "nodes": [
+            {
+                "id": "g1",
+                "kind": "goal",
+                "type": "tag_applied",
+                "name": "Asked for a call",
+                "config": {"tag": tag},
+                "position": {"x": 80, "y": 120},
+            },
+            {
+                "id": "s1",
+                "kind": "sequence",
+                "name": "Call follow-up",
+                "position": {"x": 320, "y": 120},
+                "steps": [
+                    {"id": "wait", "type": "delay", "config": {"amount": 2, "unit": "days"}},
+                    {"id": "mail", "type": "send_email", "config": {"subject": "Our call", "body": "Hi"}},
+                ],
+            },
+        ],
+        "edges": [{"source": "g1", "target": "s1"}],
+    }
+    server.api("POST", "/tags", json={"tag": tag})
+    campaign = server.api("POST", "/campaigns", json={"name": f"Call nurture {tag}"})
+    server.api("PUT", f"/campaigns/{campaign['id']}/draft", json={"graph": graph})
+    server.api("POST", f"/campaigns/{campaign['id']}/publish")
+    server.api("POST", f"/contacts/{contact_id}/tags", json={"tag": tag})
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        runs = server.api("GET", f"/contacts/{contact_id}/sequences")
+        if runs:
+            return list(runs)
+        time.sleep(0.2)
+    raise AssertionError("the campaign did not enroll the contact")
