@@ -30,6 +30,7 @@ from models import clock
 from runtime import engine
 from runtime.access import Actor
 from runtime.access import require_role
+from runtime.catalog import summarize_items
 from runtime.compiler import compile_graph
 from runtime.diff import diff_graphs
 from runtime.errors import Conflict
@@ -84,6 +85,41 @@ class DbRefs:
         if self._tags is None:
             self._tags = set(self.session.scalars(select(Tag.name)))
         return tag in self._tags
+
+
+class DbNames:
+    """Names backed by the database (loaded once per instance), for catalog summaries."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._stages: dict[int, tuple[str, str]] | None = None
+        self._pipelines: dict[int, str] | None = None
+        self._users: dict[int, str] | None = None
+
+    def stage(self, stage_id: int) -> tuple[str, str] | None:
+        """(stage name, pipeline name), or None."""
+        if self._stages is None:
+            rows = self.session.execute(select(Stage.id, Stage.name, Pipeline.name).join(Pipeline))
+            self._stages = {sid: (name, pipeline) for sid, name, pipeline in rows}
+        return self._stages.get(stage_id)
+
+    def pipeline(self, pipeline_id: int) -> str | None:
+        """The pipeline's name, or None."""
+        if self._pipelines is None:
+            self._pipelines = dict(self.session.execute(select(Pipeline.id, Pipeline.name)).tuples().all())
+        return self._pipelines.get(pipeline_id)
+
+    def user(self, user_id: int) -> str | None:
+        """The user's name, or None."""
+        if self._users is None:
+            self._users = dict(self.session.execute(select(User.id, User.name)).tuples().all())
+        return self._users.get(user_id)
+
+
+def summarize(session: Session, actor: Actor, items: list[dict[str, Any]]) -> dict[str, str]:
+    """One-line summaries of goal/step configs, keyed as asked (the canvas's node texts)."""
+    require_role(actor, *EDITORS)
+    return summarize_items(items, DbNames(session))
 
 
 def empty_graph() -> dict[str, Any]:

@@ -13,11 +13,13 @@ import typing as t
 from runtime.catalog import goals as goals  # noqa: F401 - registers goal types
 from runtime.catalog import steps as steps  # noqa: F401 - registers step types
 from runtime.catalog.base import GOAL_TYPES
+from runtime.catalog.base import NO_NAMES
 from runtime.catalog.base import STEP_TYPES
 from runtime.catalog.base import ActionStep
 from runtime.catalog.base import EventKey
 from runtime.catalog.base import GoalType
 from runtime.catalog.base import Issue
+from runtime.catalog.base import Names
 from runtime.catalog.base import NodeType
 from runtime.catalog.base import Refs
 from runtime.catalog.base import StepContext
@@ -29,6 +31,19 @@ from runtime.catalog.base import register_goal
 from runtime.catalog.base import register_step
 from runtime.catalog.base import step_type
 from runtime.merge import merge_fields_json
+
+
+def summarize_items(items: t.Iterable[t.Mapping[str, t.Any]], names: Names = NO_NAMES) -> dict[str, str]:
+    """Summaries of ``[{key, type, config}]`` goal or step configs → ``{key: text}``.
+
+    Unknown types and incomplete configs summarise as "" (the canvas shows
+    "Not configured yet").
+    """
+    out: dict[str, str] = {}
+    for item in items:
+        kind = GOAL_TYPES.get(item["type"]) or STEP_TYPES.get(item["type"])
+        out[str(item["key"])] = kind.describe(item.get("config") or {}, names) if kind else ""
+    return out
 
 
 def catalog_json() -> dict[str, t.Any]:
@@ -47,6 +62,7 @@ __all__ = [
     "EventKey",
     "GoalType",
     "Issue",
+    "Names",
     "NodeType",
     "Refs",
     "StepContext",
@@ -58,4 +74,5 @@ __all__ = [
     "register_goal",
     "register_step",
     "step_type",
+    "summarize_items",
 ]

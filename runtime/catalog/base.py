@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from pydantic import ConfigDict
+from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -67,6 +68,58 @@ class Refs(t.Protocol):
     def user_exists(self, user_id: int) -> bool: ...
 
     def tag_exists(self, tag: str) -> bool: ...
+
+
+@t.runtime_checkable
+class Names(t.Protocol):
+    """Display names for ids in configs, so summaries read "Moved into Qualified", not "stage #2"."""
+
+    def stage(self, stage_id: int) -> tuple[str, str] | None:
+        """(stage name, pipeline name), or None for an unknown stage."""
+        ...
+
+    def pipeline(self, pipeline_id: int) -> str | None: ...
+
+    def user(self, user_id: int) -> str | None: ...
+
+
+class NoNames:
+    """Names that knows no names: summaries fall back to ids ("stage #2")."""
+
+    def stage(self, stage_id: int) -> tuple[str, str] | None:
+        return None
+
+    def pipeline(self, pipeline_id: int) -> str | None:
+        return None
+
+    def user(self, user_id: int) -> str | None:
+        return None
+
+
+NO_NAMES = NoNames()
+
+
+def stage_label(names: Names, stage_id: int) -> str:
+    """A stage's name, or "stage #id" when unknown."""
+    found = names.stage(stage_id)
+    return found[0] if found else f"stage #{stage_id}"
+
+
+def person_label(names: Names, user: object) -> str:
+    """'the owner', 'round robin', a user's name, or "user #id"."""
+    if user == "owner":
+        return "the owner"
+    if user == "round_robin":
+        return "round robin"
+    if isinstance(user, int) and not isinstance(user, bool):
+        return names.user(user) or f"user #{user}"
+    return str(user)
+
+
+def short(text: str, limit: int = 40) -> str:
+    """One line of at most `limit` characters (an ellipsis marks a cut)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class StepContext(t.Protocol):
@@ -294,9 +347,16 @@ class NodeType(t.Generic[C]):
             data = thaw(config)
         return model.model_validate(data)
 
-    def summary(self, config: Mapping[str, t.Any] | BaseModel) -> str:
-        """Return the one-line human summary shown on the canvas node."""
+    def summary(self, config: Mapping[str, t.Any] | BaseModel, names: Names = NO_NAMES) -> str:
+        """Return the one-line human summary shown on the canvas node (config must parse)."""
         return self.label
+
+    def describe(self, config: Mapping[str, t.Any] | BaseModel, names: Names = NO_NAMES) -> str:
+        """`summary`, or "" while the config is incomplete (the canvas shows "Not configured yet")."""
+        try:
+            return self.summary(config, names)
+        except ValidationError:
+            return ""
 
     def check_refs(self, config: Mapping[str, t.Any] | BaseModel, refs: Refs) -> list[Issue]:
         """Return issues for referenced pipelines, stages, users or tags that don't exist.

@@ -18,14 +18,18 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 from pydantic import Field
 
+from runtime.catalog.base import NO_NAMES
 from runtime.catalog.base import ConfigModel
 from runtime.catalog.base import EventKey
 from runtime.catalog.base import GoalType
 from runtime.catalog.base import Issue
+from runtime.catalog.base import Names
 from runtime.catalog.base import Refs
 from runtime.catalog.base import pipeline_issues
 from runtime.catalog.base import register_goal
+from runtime.catalog.base import short
 from runtime.catalog.base import stage_issues
+from runtime.catalog.base import stage_label
 from runtime.catalog.base import tag_issues
 
 Cfg = Mapping[str, t.Any] | BaseModel
@@ -110,10 +114,14 @@ class StageMoved(GoalType[StageMovedConfig]):
             return False
         return self.index_key(c) in self.keys_for_event(event)
 
-    def summary(self, config: Cfg) -> str:
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         c = self.parse(config)
-        verb = "into" if c.direction == "into" else "out of"
-        return f"Moved {verb} stage #{c.stage_id}"
+        verb = "Moved into" if c.direction == "into" else "Moved out of"
+        found = names.stage(c.stage_id)
+        if found is None:
+            return f"{verb} stage #{c.stage_id}"
+        pipeline = names.pipeline(c.pipeline_id) if c.pipeline_id is not None else found[1]
+        return f"{verb} {found[0]}" + (f" · {pipeline}" if pipeline else "")
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         c = self.parse(config)
@@ -148,8 +156,8 @@ class TagApplied(GoalType[TagConfig]):
         tag = _text(event.get("tag"))
         return [("tag_applied", tag)] if event.get("type") == "tag_applied" and tag else []
 
-    def summary(self, config: Cfg) -> str:
-        return f"Tag '{self.parse(config).tag}' applied"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Tag “{short(self.parse(config).tag)}” applied"
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         return tag_issues(refs, self.parse(config).tag)
@@ -182,8 +190,8 @@ class FormSubmitted(GoalType[FormConfig]):
         form = _text(event.get("form"))
         return [("form_submitted", form)] if event.get("type") == "form_submitted" and form else []
 
-    def summary(self, config: Cfg) -> str:
-        return f"Form '{self.parse(config).form}' submitted"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Form “{short(self.parse(config).form)}” submitted"
 
 
 class LinkConfig(ConfigModel):
@@ -210,8 +218,8 @@ class LinkClicked(GoalType[LinkConfig]):
         link = _text(event.get("link"))
         return [("link_clicked", link)] if event.get("type") == "link_clicked" and link else []
 
-    def summary(self, config: Cfg) -> str:
-        return f"Link '{self.parse(config).link}' clicked"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Clicked {short(self.parse(config).link)}"
 
 
 class ApiEventConfig(ConfigModel):
@@ -238,8 +246,8 @@ class ApiEvent(GoalType[ApiEventConfig]):
         name = _text(event.get("name"))
         return [("api_event", name)] if event.get("type") == "api_event" and name else []
 
-    def summary(self, config: Cfg) -> str:
-        return f"API event '{self.parse(config).name}'"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"API event “{short(self.parse(config).name)}”"
 
 
 # --- task_completed / purchase: one key, final filter in matches ---------------
@@ -280,9 +288,9 @@ class TaskCompleted(GoalType[TaskCompletedConfig]):
             return True
         return needle.casefold() in str(event.get("title") or "").casefold()
 
-    def summary(self, config: Cfg) -> str:
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         needle = self.parse(config).title_contains
-        return f"Task '…{needle}…' completed" if needle else "Any task completed"
+        return f"Task containing “{short(needle, 30)}” completed" if needle else "Any task completed"
 
 
 class PurchaseConfig(ConfigModel):
@@ -318,9 +326,9 @@ class Purchase(GoalType[PurchaseConfig]):
             return True
         return product.casefold() == str(event.get("product") or "").casefold()
 
-    def summary(self, config: Cfg) -> str:
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         product = self.parse(config).product
-        return f"Purchased '{product}'" if product else "Any purchase"
+        return f"Bought {short(product)}" if product else "Any purchase"
 
 
 # --- stage_overdue -----------------------------------------------------------
@@ -352,8 +360,8 @@ class StageOverdue(GoalType[StageOverdueConfig]):
             return []
         return [("stage_overdue", stage)]
 
-    def summary(self, config: Cfg) -> str:
-        return f"Overdue in stage #{self.parse(config).stage_id}"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Overdue in {stage_label(names, self.parse(config).stage_id)}"
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         return stage_issues(refs, self.parse(config).stage_id, None)

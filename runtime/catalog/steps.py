@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import json
 import typing as t
 from collections.abc import Mapping
 from datetime import date
@@ -27,16 +28,21 @@ from pydantic import field_validator
 from pydantic import model_validator
 
 from runtime import timers
+from runtime.catalog.base import NO_NAMES
 from runtime.catalog.base import ActionStep
 from runtime.catalog.base import ConfigModel
 from runtime.catalog.base import Issue
+from runtime.catalog.base import Names
 from runtime.catalog.base import Refs
 from runtime.catalog.base import StepContext
 from runtime.catalog.base import TimerStep
 from runtime.catalog.base import issue
 from runtime.catalog.base import pipeline_issues
+from runtime.catalog.base import person_label
 from runtime.catalog.base import register_step
+from runtime.catalog.base import short
 from runtime.catalog.base import stage_issues
+from runtime.catalog.base import stage_label
 from runtime.catalog.base import tag_issues
 from runtime.catalog.base import thaw
 from runtime.catalog.base import user_issues
@@ -55,11 +61,6 @@ def _check_zone(value: str) -> str:
     except (KeyError, ValueError) as exc:  # ZoneInfoNotFoundError is a KeyError
         raise ValueError(f"unknown time zone {value!r}") from exc
     return value
-
-
-def _short(text: str, limit: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _merge_text(title: str, *, textarea: bool = False, **kw: t.Any) -> t.Any:
@@ -152,7 +153,7 @@ class Delay(TimerStep[DelayConfig]):
             due = timers.apply_window(due, c.window, tz)
         return due
 
-    def summary(self, config: Cfg) -> str:
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         c = self.parse(config)
         unit = c.unit[:-1] if c.amount == 1 else c.unit
         text = f"Wait {c.amount} {unit}"
@@ -229,7 +230,7 @@ class WaitUntil(TimerStep[WaitUntilConfig]):
             hour=c.hour,
         )
 
-    def summary(self, config: Cfg) -> str:
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         c = self.parse(config)
         what = c.date if c.date is not None else f"contact field '{c.field}'"
         prefix = f"{c.offset_days} days {c.direction} " if c.offset_days else ""
@@ -261,8 +262,8 @@ class SendEmail(ActionStep[SendEmailConfig]):
         c = self.parse(config)
         ctx.enqueue_email(ctx.render(c.subject), ctx.render(c.body))
 
-    def summary(self, config: Cfg) -> str:
-        return f"Email: {_short(self.parse(config).subject)}"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Email “{short(self.parse(config).subject)}”"
 
 
 class TagStepConfig(ConfigModel):
@@ -283,8 +284,8 @@ class ApplyTag(ActionStep[TagStepConfig]):
     def execute(self, ctx: StepContext, config: Cfg) -> None:
         ctx.apply_tag(self.parse(config).tag)
 
-    def summary(self, config: Cfg) -> str:
-        return f"Apply tag '{self.parse(config).tag}'"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Apply tag “{short(self.parse(config).tag, 30)}”"
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         return tag_issues(refs, self.parse(config).tag)
@@ -304,8 +305,8 @@ class RemoveTag(ActionStep[TagStepConfig]):
     def execute(self, ctx: StepContext, config: Cfg) -> None:
         ctx.remove_tag(self.parse(config).tag)
 
-    def summary(self, config: Cfg) -> str:
-        return f"Remove tag '{self.parse(config).tag}'"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Remove tag “{short(self.parse(config).tag, 30)}”"
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         return tag_issues(refs, self.parse(config).tag)
@@ -346,9 +347,10 @@ class CreateTask(ActionStep[CreateTaskConfig]):
         c = self.parse(config)
         ctx.create_task(ctx.render(c.title), ctx.render(c.description), c.assignee, c.due_in_days)
 
-    def summary(self, config: Cfg) -> str:
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         c = self.parse(config)
-        return f"Task: {_short(c.title)} (due +{c.due_in_days}d)"
+        due = f"in {c.due_in_days}d" if c.due_in_days else "today"
+        return f"Task “{short(c.title, 34)}” → {person_label(names, c.assignee)}, due {due}"
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         return user_issues(refs, self.parse(config).assignee, field="assignee")
@@ -372,8 +374,8 @@ class CreateNote(ActionStep[CreateNoteConfig]):
     def execute(self, ctx: StepContext, config: Cfg) -> None:
         ctx.create_note(ctx.render(self.parse(config).body))
 
-    def summary(self, config: Cfg) -> str:
-        return f"Note: {_short(self.parse(config).body)}"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Note “{short(self.parse(config).body)}”"
 
 
 class CreateOpportunityConfig(ConfigModel):
@@ -403,9 +405,9 @@ class CreateOpportunity(ActionStep[CreateOpportunityConfig]):
         c = self.parse(config)
         ctx.create_opportunity(c.pipeline_id, c.stage_id, ctx.render(c.title), c.value)
 
-    def summary(self, config: Cfg) -> str:
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         c = self.parse(config)
-        return f"New opportunity '{_short(c.title)}' in stage #{c.stage_id}"
+        return f"New opportunity “{short(c.title, 30)}” in {stage_label(names, c.stage_id)}"
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         c = self.parse(config)
@@ -430,8 +432,8 @@ class MoveOpportunity(ActionStep[MoveOpportunityConfig]):
     def execute(self, ctx: StepContext, config: Cfg) -> None:
         ctx.move_opportunity(self.parse(config).stage_id)
 
-    def summary(self, config: Cfg) -> str:
-        return f"Move opportunity to stage #{self.parse(config).stage_id}"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Move opportunity to {stage_label(names, self.parse(config).stage_id)}"
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         return stage_issues(refs, self.parse(config).stage_id, None)
@@ -459,9 +461,8 @@ class AssignOwner(ActionStep[AssignOwnerConfig]):
     def execute(self, ctx: StepContext, config: Cfg) -> None:
         ctx.assign_owner(self.parse(config).user_id)
 
-    def summary(self, config: Cfg) -> str:
-        user = self.parse(config).user_id
-        return "Assign owner round robin" if user == "round_robin" else f"Assign owner user #{user}"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"Owner → {person_label(names, self.parse(config).user_id)}"
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         return user_issues(refs, self.parse(config).user_id, field="user_id")
@@ -487,9 +488,10 @@ class SetField(ActionStep[SetFieldConfig]):
         c = self.parse(config)
         ctx.set_field(c.field, c.value)
 
-    def summary(self, config: Cfg) -> str:
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         c = self.parse(config)
-        return f"Set {c.field} = {_short(repr(c.value), 30)}"
+        value = c.value if isinstance(c.value, str) else json.dumps(c.value)
+        return f"Set {short(c.field, 20)} = “{short(value, 24)}”"
 
 
 class HttpPostConfig(ConfigModel):
@@ -538,8 +540,8 @@ class HttpPost(ActionStep[HttpPostConfig]):
         c = self.parse(config)
         ctx.enqueue_http_post(c.url, _render_json(ctx, thaw(c.payload)))
 
-    def summary(self, config: Cfg) -> str:
-        return f"POST {_short(self.parse(config).url)}"
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
+        return f"POST {short(self.parse(config).url)}"
 
     def check_values(self, config: Cfg) -> list[Issue]:
         url = self.parse(config).url
@@ -578,10 +580,9 @@ class NotifyUser(ActionStep[NotifyUserConfig]):
         c = self.parse(config)
         ctx.notify_user(c.user, ctx.render(c.message))
 
-    def summary(self, config: Cfg) -> str:
+    def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         c = self.parse(config)
-        who = "owner" if c.user == "owner" else f"user #{c.user}"
-        return f"Notify {who}: {_short(c.message, 30)}"
+        return f"Notify {person_label(names, c.user)}: “{short(c.message, 24)}”"
 
     def check_refs(self, config: Cfg, refs: Refs) -> list[Issue]:
         return user_issues(refs, self.parse(config).user, field="user")

@@ -172,6 +172,7 @@ DECISIONS: dict[tuple[str, str], Decision] = {
     ("GET", f"{P}/campaigns/<int:campaign_id>/versions/<int:number>"): D(fmt(CAMPAIGN_EDITORS, 200)),
     ("POST", f"{P}/campaigns/<int:campaign_id>/versions/<int:number>/rollback"): D(fmt(CAMPAIGN_EDITORS, 200)),
     ("GET", f"{P}/catalog"): D(EVERYONE),
+    ("POST", f"{P}/catalog/summaries"): D(fmt(CAMPAIGN_EDITORS, 200), {"items": [{"key": "t1", "type": "apply_tag", "config": {"tag": "vip"}}]}),
     # --- events, outbox, sequence runs, audit -----------------------------------------------------
     ("POST", f"{P}/events"): D("401 202 202 202 202", _event),
     ("GET", f"{P}/outbox"): D(fmt(CAMPAIGN_EDITORS, 200)),

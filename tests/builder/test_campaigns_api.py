@@ -342,3 +342,24 @@ def test_rep_manages_only_runs_of_contacts_they_can_see(world: dict[str, Any]) -
     world["ad"]("POST", f"/opportunities/{opp['id']}/shares", 201, json={"user_id": rep_id})
     assert world["rp"]("PATCH", f"/sequence-runs/{run_id}", 200, json={"status": "paused"}).json["status"] == "paused"
     world["mk"]("PATCH", f"/sequence-runs/{run_id}", 403, json={"status": "active"})
+
+
+def test_catalog_summaries_use_names_and_blank_incomplete_configs(world: dict[str, Any]) -> None:
+    """The canvas's node texts come from the catalog, with stage, pipeline and user names."""
+    qualified = world["stages"][1]
+    items = [
+        {"key": "g1", "type": "stage_moved", "config": {"stage_id": qualified, "direction": "into"}},
+        {"key": "t1", "type": "move_opportunity", "config": {"stage_id": qualified}},
+        {"key": "t2", "type": "create_task", "config": {"title": "Call", "assignee": "round_robin"}},
+        {"key": "t3", "type": "send_email", "config": {"subject": "Hi"}},  # no body yet
+        {"key": "t4", "type": "no_such_type", "config": {}},
+    ]
+    out = world["mk"]("POST", "/catalog/summaries", 200, json={"items": items}).json["summaries"]
+    assert out == {
+        "g1": "Moved into Qualified · Sales",
+        "t1": "Move opportunity to Qualified",
+        "t2": "Task “Call” → round robin, due today",
+        "t3": "",
+        "t4": "",
+    }
+    world["rp"]("POST", "/catalog/summaries", 403, json={"items": items})

@@ -45,16 +45,16 @@ GOAL_CASES: dict[str, tuple[dict[str, t.Any], dict[str, t.Any], str]] = {
         {"stage_id": 11, "direction": "sideways"},
         "Moved into stage #11",
     ),
-    "tag_applied": ({"tag": "vip"}, {"tag": ""}, "Tag 'vip' applied"),
-    "form_submitted": ({"form": "signup"}, {}, "Form 'signup' submitted"),
-    "link_clicked": ({"link": "pricing"}, {"link": 3}, "Link 'pricing' clicked"),
+    "tag_applied": ({"tag": "vip"}, {"tag": ""}, "Tag “vip” applied"),
+    "form_submitted": ({"form": "signup"}, {}, "Form “signup” submitted"),
+    "link_clicked": ({"link": "pricing"}, {"link": 3}, "Clicked pricing"),
     "task_completed": (
         {"title_contains": "call"},
         {"title_contains": ["x"]},
-        "Task '…call…' completed",
+        "Task containing “call” completed",
     ),
-    "api_event": ({"name": "trial_started"}, {"nme": "x"}, "API event 'trial_started'"),
-    "purchase": ({"product": "Pro plan"}, {"product": 5}, "Purchased 'Pro plan'"),
+    "api_event": ({"name": "trial_started"}, {"nme": "x"}, "API event “trial_started”"),
+    "purchase": ({"product": "Pro plan"}, {"product": 5}, "Bought Pro plan"),
     "stage_overdue": ({"stage_id": 12}, {"stage_id": "twelve"}, "Overdue in stage #12"),
 }
 
@@ -68,28 +68,28 @@ STEP_CASES: dict[str, tuple[dict[str, t.Any], dict[str, t.Any], str]] = {
     "send_email": (
         {"subject": "Hi {{contact.first_name}}", "body": "Hello"},
         {"subject": "Hi"},
-        "Email: Hi {{contact.first_name}}",
+        "Email “Hi {{contact.first_name}}”",
     ),
-    "apply_tag": ({"tag": "vip"}, {}, "Apply tag 'vip'"),
-    "remove_tag": ({"tag": "lead"}, {"tag": None}, "Remove tag 'lead'"),
+    "apply_tag": ({"tag": "vip"}, {}, "Apply tag “vip”"),
+    "remove_tag": ({"tag": "lead"}, {"tag": None}, "Remove tag “lead”"),
     "create_task": (
         {"title": "Call {{contact.first_name}}", "assignee": 2, "due_in_days": 1},
         {"title": "Call", "due_in_days": -1},
-        "Task: Call {{contact.first_name}} (due +1d)",
+        "Task “Call {{contact.first_name}}” → user #2, due in 1d",
     ),
-    "create_note": ({"body": "Spoke to them"}, {"body": ""}, "Note: Spoke to them"),
+    "create_note": ({"body": "Spoke to them"}, {"body": ""}, "Note “Spoke to them”"),
     "create_opportunity": (
         {"pipeline_id": 2, "stage_id": 100, "title": "Onboarding", "value": 500},
         {"pipeline_id": 2, "title": "x"},
-        "New opportunity 'Onboarding' in stage #100",
+        "New opportunity “Onboarding” in stage #100",
     ),
     "move_opportunity": ({"stage_id": 13}, {"stage": 13}, "Move opportunity to stage #13"),
     "assign_owner": (
         {"user_id": "round_robin"},
         {"user_id": "someone"},
-        "Assign owner round robin",
+        "Owner → round robin",
     ),
-    "set_field": ({"field": "status", "value": "hot"}, {"field": "status"}, "Set status = 'hot'"),
+    "set_field": ({"field": "status", "value": "hot"}, {"field": "status"}, "Set status = “hot”"),
     "http_post": (
         {"url": "https://example.com/hook", "json": {"a": 1}},
         {"url": "https://x", "json": []},
@@ -98,7 +98,7 @@ STEP_CASES: dict[str, tuple[dict[str, t.Any], dict[str, t.Any], str]] = {
     "notify_user": (
         {"user": "owner", "message": "Call {{contact.first_name}}"},
         {"user": "boss", "message": "x"},
-        "Notify owner: Call {{contact.first_name}}",
+        "Notify the owner: “Call {{contact.first_na…”",
     ),
 }
 
