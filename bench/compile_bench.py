@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runtime.compiler import compile_graph  # noqa: E402
-from runtime.graph import CampaignGraph  # noqa: E402
-from runtime.graph import graph_to_json  # noqa: E402
-from runtime.graph import parse_graph  # noqa: E402
-from runtime.validation import StaticRefs  # noqa: E402
-from runtime.validation import validate  # noqa: E402
+from runtime.graphs.compiler import compile_graph  # noqa: E402
+from runtime.graphs.graph import CampaignGraph  # noqa: E402
+from runtime.graphs.graph import graph_to_json  # noqa: E402
+from runtime.graphs.graph import parse_graph  # noqa: E402
+from runtime.graphs.validation import StaticRefs  # noqa: E402
+from runtime.graphs.validation import validate  # noqa: E402
 
 REFS = StaticRefs(
     pipelines={1: {10, 11, 12, 13, 14, 15}, 2: {100, 105, 110, 115}},

@@ -43,19 +43,20 @@ from sqlalchemy import func  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+import runtime  # noqa: E402
 from models import Contact  # noqa: E402
 from models import Note  # noqa: E402
 from models import SequenceRun  # noqa: E402
 from models import Task  # noqa: E402
+from models import contacts  # noqa: E402
+from models.access import Actor  # noqa: E402
 from models.db import make_engine  # noqa: E402
 from models.db import make_session_factory  # noqa: E402
 from models.db import transaction  # noqa: E402
 from models.db import upgrade  # noqa: E402
 from runtime import campaigns  # noqa: E402
-from runtime import contacts  # noqa: E402
-from runtime import executor  # noqa: E402
-from runtime.access import Actor  # noqa: E402
 from runtime.config import RuntimeConfig  # noqa: E402
+from runtime.execution import step_loop  # noqa: E402
 
 ADMIN = Actor(user_id=None, role="admin")
 
@@ -179,7 +180,7 @@ def bench_steps(n: int, batch_size: int, profile: bool, workdir: Path) -> None:
     print(
         f"    enrolled through the entry goal: {runs:,} runs in {t1 - t0:.1f} s "
         f"({runs / (t1 - t0):,.0f} enrollments/s, {runs / enroll_cpu:,.0f} per CPU-second; "
-        f"1,000 per transaction, each through contacts.apply_tag → record_event → handle_event)"
+        f"1,000 per transaction, each through contacts.apply_tag → events.record → dispatch → decide → apply)"
     )
 
     rss_before = psutil.Process().memory_info().rss
@@ -191,7 +192,7 @@ def bench_steps(n: int, batch_size: int, profile: bool, workdir: Path) -> None:
             profiler.enable()
         processed = 0
         while True:
-            got = executor.run_due(factory, worker_id="bench", config=config)
+            got = step_loop.run_due(factory, worker_id="bench", config=config)
             processed += got
             if got == 0:
                 break
@@ -283,7 +284,7 @@ def bench_latency(saves: int, workdir: Path, spy: str | None = None) -> None:
     engine = make_engine(url)
     upgrade(engine)
     factory = make_session_factory(engine)
-    from runtime import users
+    from models import users
 
     with transaction(factory) as session:
         users.create_user(session, "bench", "bench-password-1", "admin")
@@ -517,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spy-server", metavar="PY_SPY", help="profile the (b) server with py-spy")
     parser.add_argument("--workdir", type=Path, help="where the databases go (default: a temp dir)")
     args = parser.parse_args(argv)
+    runtime.install()
     import logging
 
     logging.basicConfig(level=logging.WARNING)

@@ -15,8 +15,8 @@ from flask import render_template
 from flask_login import login_required
 
 from builder.auth import current_actor
-from runtime.access import require_role
-from runtime.errors import Forbidden
+from models.access import require_role
+from models.errors import Forbidden
 
 bp = Blueprint("account", __name__)
 

@@ -9,13 +9,14 @@ from typing import Any
 
 from flask import Flask
 
+import runtime
 from builder import api
 from builder import auth
 from builder import db
 from builder import errors
-from builder import live
 from builder import pages
 from builder import security
+from builder import sockets
 from builder.api.base import IdConverter
 from builder.extensions import csrf
 from builder.extensions import socketio
@@ -38,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    runtime.install()  # goal matching receives the CRM's domain events
     db.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
@@ -50,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     socketio.init_app(app, async_mode="threading", message_queue=app.config.get("REDIS_URL"),
                       channel=app.config.get("SOCKETIO_CHANNEL", "stagecraft"),
                       cors_allowed_origins=app.config.get("CORS_ORIGINS") or None, manage_session=False)
-    live.init_app(app)
+    sockets.init_app(app)
     if app.config.get("RUN_RUNTIME"):
         from builder.runtime_host import start_runtime
 

@@ -23,10 +23,10 @@ from builder.db import get_session
 from builder.extensions import csrf
 from builder.extensions import login_manager
 from models import User
-from runtime import users as user_service
-from runtime.access import Actor
-from runtime.errors import DomainError
-from runtime.errors import Unauthorized
+from models import users as user_service
+from models.access import Actor
+from models.errors import DomainError
+from models.errors import Unauthorized
 
 bp = Blueprint("auth", __name__)
 

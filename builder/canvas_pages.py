@@ -16,9 +16,9 @@ from flask_login import login_required
 
 from builder.auth import current_actor
 from builder.db import get_session
+from models.errors import Forbidden
+from models.errors import NotFound
 from runtime import campaigns as campaign_service
-from runtime.errors import Forbidden
-from runtime.errors import NotFound
 
 bp = Blueprint("canvas", __name__)
 

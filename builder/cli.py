@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def _session_factory():  # type: ignore[no-untyped-def]
@@ -46,9 +47,20 @@ def _safe_url(url: str) -> str:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the runtime alone (no Flask)."""
+    return run_worker([])
+
+
+def run_worker(argv: list[str]) -> int:
+    """`stagecraft worker`: the runtime's loops, pushing live hints through Redis when configured."""
     from runtime.worker import main as worker_main
 
-    return worker_main([])
+    def push_through_redis(config: Any) -> None:
+        if config.redis_url:
+            from builder.live import install_redis_pushes  # Flask-free: room names only
+
+            install_redis_pushes(config.redis_url, config.socketio_channel)
+
+    return int(worker_main(argv, on_start=push_through_redis) or 0)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -65,9 +77,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Create a user."""
+    from models import users
     from models.db import transaction
-    from runtime import users
-    from runtime.errors import DomainError
+    from models.errors import DomainError
 
     password = args.password
     if password is None:
@@ -94,7 +106,7 @@ def _demo(only_if_empty: bool = False) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Seed demo users, pipelines, contacts and opportunities."""
-    from runtime.errors import Conflict
+    from models.errors import Conflict
 
     try:
         return _demo(only_if_empty=False)
@@ -138,15 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from runtime.errors import DomainError
+    from models.errors import DomainError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["worker"]:
             # The worker has its own options and must not import Flask: hand over at once.
-            from runtime.worker import main as worker_main
-
-            return int(worker_main(argv[1:]) or 0)
+            return run_worker(argv[1:])
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except DomainError as exc:

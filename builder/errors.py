@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from runtime.errors import DomainError
+from models.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from flask import render_template
 from flask_login import login_required
 
 from builder.db import get_session
-from runtime import contacts as contact_service
-from runtime.errors import NotFound
+from models import contacts as contact_service
+from models.errors import NotFound
 
 bp = Blueprint("pages", __name__)
 

@@ -11,7 +11,7 @@ from runtime.config import RuntimeConfig
 
 def start_runtime(app: Flask) -> None:
     """Start the tick, relay, reaper and overdue loops against the app's database."""
-    from runtime.scheduler import RuntimeLoops
+    from runtime.loops import RuntimeLoops
 
     config = RuntimeConfig(database_url=app.config["DATABASE_URL"])
     loops = RuntimeLoops(app.extensions["stagecraft_db"].sessions, config)

@@ -19,9 +19,9 @@ from flask_login import login_required
 
 from builder.auth import current_actor
 from builder.db import get_session
-from runtime import opportunities as opp_service
-from runtime import pipelines as pipeline_service
-from runtime.errors import NotFound
+from models import opportunities as opp_service
+from models import pipelines as pipeline_service
+from models.errors import NotFound
 
 bp = Blueprint("workspace", __name__)
 

@@ -5,35 +5,35 @@ Invariant: this package imports neither `runtime` nor `builder`.
 
 from __future__ import annotations
 
-from models.activities import Note
-from models.activities import Notification
-from models.activities import Task
-from models.base import Base
-from models.campaigns import Campaign
-from models.campaigns import CampaignVersion
-from models.contacts import Contact
-from models.contacts import ContactTag
-from models.contacts import Tag
-from models.events import AuditEntry
-from models.events import DomainEvent
-from models.opportunities import ChecklistState
-from models.opportunities import Opportunity
-from models.opportunities import OpportunityProduct
-from models.opportunities import OpportunityShare
-from models.opportunities import StageMove
-from models.outbox import OutboxMessage
-from models.pipelines import ChecklistItem
-from models.pipelines import Pipeline
-from models.pipelines import Stage
-from models.runs import Enrollment
-from models.runs import GoalHit
-from models.runs import SequenceRun
-from models.runs import StepLog
-from models.users import ApiToken
-from models.users import LoginAttempt
-from models.users import LoginSession
-from models.users import Team
-from models.users import User
+from models.tables.activities import Note
+from models.tables.activities import Notification
+from models.tables.activities import Task
+from models.tables.base import Base
+from models.tables.campaigns import Campaign
+from models.tables.campaigns import CampaignVersion
+from models.tables.contacts import Contact
+from models.tables.contacts import ContactTag
+from models.tables.contacts import Tag
+from models.tables.log import AuditEntry
+from models.tables.log import DomainEvent
+from models.tables.opportunities import ChecklistState
+from models.tables.opportunities import Opportunity
+from models.tables.opportunities import OpportunityProduct
+from models.tables.opportunities import OpportunityShare
+from models.tables.opportunities import StageMove
+from models.tables.outbox import OutboxMessage
+from models.tables.pipelines import ChecklistItem
+from models.tables.pipelines import Pipeline
+from models.tables.pipelines import Stage
+from models.tables.runs import Enrollment
+from models.tables.runs import GoalHit
+from models.tables.runs import SequenceRun
+from models.tables.runs import StepLog
+from models.tables.users import ApiToken
+from models.tables.users import LoginAttempt
+from models.tables.users import LoginSession
+from models.tables.users import Team
+from models.tables.users import User
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "Campaign", "CampaignVersion", "ChecklistItem",

@@ -1,61 +1,237 @@
-"""Pipelines, their stages and each stage's checklist."""
+"""Pipelines, stages, checklists, templates and the forecast."""
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint
-from sqlalchemy import ForeignKey
-from sqlalchemy import String
-from sqlalchemy import UniqueConstraint
-from sqlalchemy.orm import Mapped
-from sqlalchemy.orm import mapped_column
-from sqlalchemy.orm import relationship
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
 
-from models.base import Base
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import selectinload
 
-PIPELINE_KINDS = ("leads", "sales", "fulfillment")
+from models import ChecklistItem
+from models import Opportunity
+from models import Pipeline
+from models import Stage
+from models import StageMove
+from models import clock
+from models.access import Actor
+from models.access import require_role
+from models.access import visible_opportunities
+from models.errors import Conflict
+from models.errors import Invalid
+from models.errors import NotFound
+from models.tables.pipelines import PIPELINE_KINDS
 
 
-class Pipeline(Base):
-    """A group of deals: leads, sales opportunities or fulfillment."""
+def _sales_workflow() -> list[dict[str, Any]]:
+    # Seed 003: the six-stage sales checklist; checklist items in the past tense (seed 000).
+    return [
+        {"number": 10, "name": "Prospect", "target_days": 7, "probability": 10, "checklist": [
+            {"text": "Verified the prospect is in our target market", "required": True},
+            {"text": "Scheduled an intro meeting", "required": False}]},
+        {"number": 20, "name": "Qualified", "target_days": 14, "probability": 25, "checklist": [
+            {"text": "Confirmed budget and decision maker", "required": True},
+            {"text": "Scheduled a follow-up meeting", "required": False}]},
+        {"number": 30, "name": "Discovery", "target_days": 14, "probability": 40, "checklist": [
+            {"text": "Documented the purchase issues", "required": True},
+            {"text": "Identified allies and blockers", "required": False}]},
+        {"number": 40, "name": "Developed", "target_days": 21, "probability": 60, "checklist": [
+            {"text": "Had management approve the price", "required": True},
+            {"text": "Reviewed the ROI with the prospect", "required": False}]},
+        {"number": 50, "name": "Proposed", "target_days": 14, "probability": 80, "checklist": [
+            {"text": "Sent the contract to legal", "required": True}]},
+        {"number": 60, "name": "Closed", "target_days": 0, "probability": 100, "checklist": []},
+    ]
 
-    __tablename__ = "pipeline"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[str] = mapped_column(String(16))
-    archived: Mapped[bool] = mapped_column(default=False)
-    stages: Mapped[list[Stage]] = relationship(
-        back_populates="pipeline", order_by="Stage.number", cascade="all, delete-orphan"
+
+def _fulfillment() -> list[dict[str, Any]]:
+    # Seed 000: stages 100..155 in steps of 5; probability is the completion %, 100 at the end.
+    names = [
+        "Order received", "Welcome sent", "Kick-off scheduled", "Kick-off held", "Materials gathered",
+        "In production", "Internal review", "Client review", "Revisions", "Final approval",
+        "Delivered", "Completed",
+    ]
+    stages = []
+    for i, name in enumerate(names):
+        number = 100 + 5 * i
+        checklist = []
+        if name == "Kick-off held":
+            checklist = [{"text": "Mailed the signed contract", "required": True}]
+        if name == "Final approval":
+            checklist = [{"text": "Received written sign-off", "required": True}]
+        stages.append({
+            "number": number, "name": name, "target_days": 3 if i < 4 else 5,
+            "probability": round(100 * (i + 1) / len(names)), "checklist": checklist,
+        })
+    return stages
+
+
+TEMPLATES = {"sales_workflow": _sales_workflow, "fulfillment": _fulfillment}
+
+
+def _check_stage_values(spec: dict[str, Any]) -> None:
+    if not 0 <= int(spec.get("probability", 0)) <= 100:
+        raise Invalid("probability must be 0 to 100", code="invalid_probability", details={"stage": spec.get("name")})
+    if int(spec.get("target_days", 0)) < 0:
+        raise Invalid("target days cannot be negative", code="invalid_target_days", details={"stage": spec.get("name")})
+
+
+def _add_stage(session: Session, pipeline: Pipeline, spec: dict[str, Any]) -> Stage:
+    _check_stage_values(spec)
+    if any(s.number == spec["number"] for s in pipeline.stages):
+        raise Conflict(f"stage number {spec['number']} is taken in this pipeline", code="stage_number_taken")
+    stage = Stage(
+        number=spec["number"], name=spec["name"], target_days=spec.get("target_days", 7),
+        probability=spec.get("probability", 0),
+        checklist=[
+            ChecklistItem(text=item["text"], required=bool(item.get("required")), position=i)
+            for i, item in enumerate(spec.get("checklist") or [])
+        ],
     )
+    pipeline.stages.append(stage)
+    return stage
 
 
-class Stage(Base):
-    """A step of a pipeline; numbers leave gaps so stages can be inserted."""
+def create_pipeline(
+    session: Session,
+    actor: Actor,
+    name: str,
+    kind: str,
+    template: str | None = None,
+    stages: list[dict[str, Any]] | None = None,
+) -> Pipeline:
+    """Create a pipeline from a template and/or explicit stages (admins)."""
+    require_role(actor, "admin")
+    if kind not in PIPELINE_KINDS:
+        raise Invalid(f"kind must be one of {', '.join(PIPELINE_KINDS)}", code="invalid_kind")
+    if template is not None and template not in TEMPLATES:
+        raise Invalid(f"unknown template {template!r}", code="unknown_template")
+    specs = (TEMPLATES[template]() if template else []) + list(stages or [])
+    if not specs:
+        raise Invalid("a pipeline needs a template or at least one stage", code="no_stages")
+    pipeline = Pipeline(name=name, kind=kind)
+    session.add(pipeline)
+    for spec in specs:
+        _add_stage(session, pipeline, spec)
+    session.flush()
+    pipeline.stages.sort(key=lambda stage: stage.number)  # as a fresh load orders them
+    return pipeline
 
-    __tablename__ = "stage"
-    __table_args__ = (
-        UniqueConstraint("pipeline_id", "number"),
-        CheckConstraint("probability >= 0 AND probability <= 100", name="probability_range"),
-        CheckConstraint("target_days >= 0", name="target_days_positive"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipeline.id", ondelete="CASCADE"), index=True)
-    number: Mapped[int]
-    name: Mapped[str] = mapped_column(String(120))
-    target_days: Mapped[int] = mapped_column(default=7)
-    probability: Mapped[int] = mapped_column(default=0)
-    pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
-    checklist: Mapped[list[ChecklistItem]] = relationship(
-        back_populates="stage", order_by="ChecklistItem.position", cascade="all, delete-orphan"
-    )
+
+def get_pipeline(session: Session, pipeline_id: int) -> Pipeline:
+    """A pipeline with its stages, or NotFound."""
+    pipeline = session.get(Pipeline, pipeline_id, options=[selectinload(Pipeline.stages).selectinload(Stage.checklist)])
+    if pipeline is None:
+        raise NotFound("no such pipeline")
+    return pipeline
 
 
-class ChecklistItem(Base):
-    """A manual item (past tense) to tick before leaving a stage when required."""
+def list_pipelines(session: Session, kind: str | None = None) -> list[Pipeline]:
+    """Every pipeline (optionally of one kind) with its stages."""
+    query = select(Pipeline).options(selectinload(Pipeline.stages).selectinload(Stage.checklist)).order_by(Pipeline.id)
+    if kind:
+        query = query.where(Pipeline.kind == kind)
+    return list(session.scalars(query))
 
-    __tablename__ = "checklist_item"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    stage_id: Mapped[int] = mapped_column(ForeignKey("stage.id", ondelete="CASCADE"), index=True)
-    text: Mapped[str] = mapped_column(String(300))
-    required: Mapped[bool] = mapped_column(default=False)
-    position: Mapped[int] = mapped_column(default=0)
-    stage: Mapped[Stage] = relationship(back_populates="checklist")
+
+def get_stage(session: Session, stage_id: int) -> Stage:
+    """A stage or NotFound."""
+    stage = session.get(Stage, stage_id)
+    if stage is None:
+        raise NotFound("no such stage")
+    return stage
+
+
+def add_stage(session: Session, actor: Actor, pipeline_id: int, spec: dict[str, Any]) -> Stage:
+    """Insert a stage into a pipeline (admins)."""
+    require_role(actor, "admin")
+    pipeline = get_pipeline(session, pipeline_id)
+    stage = _add_stage(session, pipeline, spec)
+    session.flush()
+    return stage
+
+
+def update_stage(session: Session, actor: Actor, stage_id: int, changes: dict[str, Any]) -> Stage:
+    """Rename, renumber or retune a stage; a given checklist replaces the old one."""
+    require_role(actor, "admin")
+    stage = get_stage(session, stage_id)
+    _check_stage_values({"probability": stage.probability, "target_days": stage.target_days, **changes})
+    if "number" in changes and changes["number"] != stage.number:
+        clash = session.scalar(
+            select(Stage.id).where(Stage.pipeline_id == stage.pipeline_id, Stage.number == changes["number"]))
+        if clash is not None:
+            raise Conflict(f"stage number {changes['number']} is taken in this pipeline", code="stage_number_taken")
+    checklist = changes.pop("checklist", None)
+    for key, value in changes.items():
+        setattr(stage, key, value)
+    if checklist is not None:
+        stage.checklist = [
+            ChecklistItem(text=item["text"], required=bool(item.get("required")), position=i)
+            for i, item in enumerate(checklist)
+        ]
+    session.flush()
+    return stage
+
+
+def delete_stage(session: Session, actor: Actor, stage_id: int) -> None:
+    """Delete an empty stage; refused while opportunities sit in it or history refers to it."""
+    require_role(actor, "admin")
+    stage = get_stage(session, stage_id)
+    count = session.scalar(select(func.count()).select_from(Opportunity).where(Opportunity.stage_id == stage_id)) or 0
+    if count:
+        raise Conflict(f"{count} opportunities are in this stage", code="stage_not_empty", details={"count": count})
+    moves = session.scalar(select(func.count()).select_from(StageMove).where(
+        or_(StageMove.from_stage_id == stage_id, StageMove.to_stage_id == stage_id))) or 0
+    if moves:
+        raise Conflict("the sales history refers to this stage; rename it instead", code="stage_in_history",
+                       details={"moves": moves})
+    session.delete(stage)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class StageForecast:
+    """Forecast figures of one stage."""
+
+    stage_id: int
+    number: int
+    name: str
+    probability: int
+    count: int
+    value: float
+    weighted_value: float
+    overdue: int
+
+
+def forecast(session: Session, actor: Actor, pipeline_id: int, owner_id: int | None = None) -> list[StageForecast]:
+    """Per stage: count, value, value x probability and overdue count (past target days)."""
+    pipeline = get_pipeline(session, pipeline_id)
+    now = clock.now()
+    rows: list[StageForecast] = []
+    query = visible_opportunities(actor, select(Opportunity).where(Opportunity.pipeline_id == pipeline_id))
+    if owner_id is not None:
+        query = query.where(Opportunity.owner_id == owner_id)
+    by_stage: dict[int, list[Opportunity]] = {}
+    for opp in session.scalars(query):
+        by_stage.setdefault(opp.stage_id, []).append(opp)
+    for stage in pipeline.stages:
+        opps = by_stage.get(stage.id, [])
+        value = sum(o.value or 0 for o in opps)
+        overdue = sum(1 for o in opps if is_overdue(o, stage, now))
+        rows.append(StageForecast(
+            stage.id, stage.number, stage.name, stage.probability, len(opps), round(value, 2),
+            round(value * stage.probability / 100, 2), overdue,
+        ))
+    return rows
+
+
+def is_overdue(opportunity: Opportunity, stage: Stage, now: datetime) -> bool:
+    """True when the opportunity has spent longer than the stage's target days in it."""
+    if stage.target_days <= 0 or stage.probability >= 100:
+        return False
+    return bool(now - opportunity.stage_entered_at > timedelta(days=stage.target_days))

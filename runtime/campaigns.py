@@ -27,24 +27,29 @@ from models import Stage
 from models import Tag
 from models import User
 from models import clock
-from runtime import engine
-from runtime.access import Actor
-from runtime.access import require_role
-from runtime.catalog import summarize_items
-from runtime.compiler import compile_graph
-from runtime.diff import diff_graphs
-from runtime.errors import Conflict
-from runtime.errors import DomainError
-from runtime.errors import Invalid
-from runtime.errors import NotFound
-from runtime.graph import CampaignGraph
-from runtime.graph import MalformedGraph
-from runtime.graph import graph_to_json
-from runtime.graph import parse_graph
-from runtime.notices import announce
+from models import events
+from models.access import Actor
+from models.access import require_role
+from models.errors import Conflict
+from models.errors import DomainError
+from models.errors import Invalid
+from models.errors import NotFound
+from runtime import stats as stats_service
+from runtime.execution import migration as run_migration
+from runtime.execution.runs import OPEN
+from runtime.execution.runs import transition_where
+from runtime.graphs.catalog import summarize_items
+from runtime.graphs.compiler import compile_graph
+from runtime.graphs.diff import diff_graphs
+from runtime.graphs.graph import CampaignGraph
+from runtime.graphs.graph import MalformedGraph
+from runtime.graphs.graph import graph_to_json
+from runtime.graphs.graph import parse_graph
+from runtime.graphs.validation import ValidationResult
+from runtime.graphs.validation import validate
+from runtime.notices import CampaignPublished
+from runtime.notices import CampaignStatusChanged
 from runtime.notices import wake_after_commit
-from runtime.validation import ValidationResult
-from runtime.validation import validate
 
 MAX_GRAPH_BYTES = 2 * 1024 * 1024
 EXPORT_FORMAT = "stagecraft.campaign"
@@ -106,13 +111,13 @@ class DbNames:
     def pipeline(self, pipeline_id: int) -> str | None:
         """The pipeline's name, or None."""
         if self._pipelines is None:
-            self._pipelines = dict(self.session.execute(select(Pipeline.id, Pipeline.name)).tuples().all())
+            self._pipelines = dict(self.session.execute(select(Pipeline.id, Pipeline.name)).all())
         return self._pipelines.get(pipeline_id)
 
     def user(self, user_id: int) -> str | None:
         """The user's name, or None."""
         if self._users is None:
-            self._users = dict(self.session.execute(select(User.id, User.name)).tuples().all())
+            self._users = dict(self.session.execute(select(User.id, User.name)).all())
         return self._users.get(user_id)
 
 
@@ -252,7 +257,7 @@ def publish_diff(session: Session, campaign: Campaign, graph: CampaignGraph) -> 
     old = parse_graph(version.graph) if version else None
     diff = diff_graphs(old, graph)
     removed = [e.node_id for e in diff.nodes_removed]
-    counts = engine.contacts_on_nodes(session, campaign.id, removed) if removed else {}
+    counts = run_migration.contacts_on_nodes(session, campaign.id, removed) if removed else {}
     for entry in diff.nodes_removed:
         entry.contacts = counts.get(entry.node_id, 0)
     if diff.steps_removed:
@@ -286,10 +291,10 @@ def _publish_graph(session: Session, actor: Actor, campaign: Campaign, graph: Ca
     campaign.live_version_id = version.id
     if campaign.status in ("draft", "archived"):
         campaign.status = "live"
-    migration = engine.migrate_runs(session, campaign, version)
+    migration = run_migration.migrate_runs(session, campaign, version)
     _audit(session, actor, "campaign.rolled_back" if rolled_back_from else "campaign.published", campaign,
            version=number, rolled_back_from=rolled_back_from)
-    announce(session, f"campaign:{campaign.id}", "campaign_published", {"campaign_id": campaign.id, "version": number})
+    events.notice(session, CampaignPublished(campaign_id=campaign.id, version=number))
     wake_after_commit(session)
     session.flush()
     return {"version": number, "diff": diff, "migration": migration,
@@ -340,7 +345,7 @@ def set_paused(session: Session, actor: Actor, campaign_id: int, paused: bool) -
     if campaign.status != wanted:
         campaign.status = wanted
         _audit(session, actor, "campaign.paused" if paused else "campaign.resumed", campaign)
-        announce(session, f"campaign:{campaign.id}", "campaign_status", {"campaign_id": campaign.id, "status": wanted})
+        events.notice(session, CampaignStatusChanged(campaign_id=campaign.id, status=wanted))
         if not paused:
             wake_after_commit(session)
     session.flush()
@@ -402,16 +407,13 @@ def import_campaign(session: Session, actor: Actor, data: object) -> tuple[Campa
 def stats(session: Session, actor: Actor, campaign_id: int) -> dict[str, Any]:
     """Live counts per node."""
     campaign = get_campaign(session, actor, campaign_id)
-    return {"campaign_id": campaign.id, "nodes": engine.campaign_stats(session, campaign.id)}
-
-
-OPEN_RUN = ("active", "paused")
+    return {"campaign_id": campaign.id, "nodes": stats_service.campaign_stats(session, campaign.id)}
 
 
 def active_contacts(session: Session, campaign_id: int) -> int:
     """Contacts with an active or paused run in the campaign."""
     return session.scalar(select(func.count(func.distinct(SequenceRun.contact_id))).where(
-        SequenceRun.campaign_id == campaign_id, SequenceRun.status.in_(OPEN_RUN))) or 0
+        SequenceRun.campaign_id == campaign_id, SequenceRun.status.in_(OPEN))) or 0
 
 
 def contacts_on_steps(session: Session, campaign: Campaign,
@@ -429,7 +431,7 @@ def contacts_on_steps(session: Session, campaign: Campaign,
     if not positions:
         return counts
     rows = session.execute(select(SequenceRun.node_id, SequenceRun.step_index, func.count()).where(
-        SequenceRun.campaign_id == campaign.id, SequenceRun.status.in_(OPEN_RUN),
+        SequenceRun.campaign_id == campaign.id, SequenceRun.status.in_(OPEN),
         SequenceRun.node_id.in_({n for n, _ in positions})).group_by(SequenceRun.node_id, SequenceRun.step_index))
     for node_id, index, count in rows:
         key = positions.get((node_id, index))
@@ -440,13 +442,7 @@ def contacts_on_steps(session: Session, campaign: Campaign,
 
 def stop_campaign_runs(session: Session, campaign_id: int, reason: str) -> int:
     """Stop every open run of a campaign (archiving)."""
-    now = clock.now()
-    runs = list(session.scalars(select(SequenceRun).where(
-        SequenceRun.campaign_id == campaign_id, SequenceRun.status.in_(OPEN_RUN))))
-    for run in runs:
-        run.status = "stopped"
-        run.stop_reason = reason
-        run.ended_at = now
-        run.due_at = None
+    stopped = transition_where(session, "stopped", clock.now(), SequenceRun.campaign_id == campaign_id,
+                               reason=reason, only_from=OPEN)
     session.flush()
-    return len(runs)
+    return stopped

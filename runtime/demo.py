@@ -15,13 +15,13 @@ from sqlalchemy.orm import sessionmaker
 from models import Opportunity
 from models import User
 from models import clock
+from models import contacts
+from models import opportunities
+from models import pipelines
+from models import tasks
+from models import users
+from models.access import Actor
 from models.db import transaction
-from runtime import contacts
-from runtime import opportunities
-from runtime import pipelines
-from runtime import tasks
-from runtime import users
-from runtime.access import Actor
 from runtime.demo_campaign import seed_demo_campaign
 
 DEMO_USERS = [

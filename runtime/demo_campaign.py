@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import Pipeline
+from models.access import Actor
 from runtime import campaigns
-from runtime.access import Actor
-from runtime.graph import graph_to_json
-from runtime.graph import layout_graph
-from runtime.graph import parse_graph
+from runtime.graphs.graph import graph_to_json
+from runtime.graphs.graph import layout_graph
+from runtime.graphs.graph import parse_graph
 
 
 def _stage(pipeline: Pipeline, name: str) -> int:

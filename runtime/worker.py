@@ -5,14 +5,16 @@ Invariants:
       worker is the tick, the outbox relay, the lease reaper and the overdue
       checker over the configured database, nothing else.
     * The schema is upgraded before any loop starts.
-    * Live pushes go through Redis (`STAGECRAFT_REDIS_URL`) with a write-only
-      python-socketio RedisManager, the same queue the web nodes listen on;
-      without Redis, pushes are simply dropped (they are hints).
+    * Live pushes are the caller's to wire (`on_start`): `stagecraft worker`
+      pushes through Redis (`STAGECRAFT_REDIS_URL`), the queue the web nodes
+      listen on, with the room names of `builder/live.py`; without it pushes
+      are simply dropped (they are hints).
     * SIGTERM and SIGINT stop the loops cleanly: running batches finish and
       commit (or roll back) before the process exits.  What is printed never
       contains the database password.
 
-Run it as ``stagecraft worker`` or ``python -m runtime.worker``.
+Run it as ``stagecraft worker`` (``python -m runtime.worker`` runs the same
+loops without live pushes).
 """
 
 from __future__ import annotations
@@ -22,19 +24,19 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import replace
 from types import FrameType
-from typing import Any
 
 from sqlalchemy.engine import make_url
 
+import runtime
 from models.db import make_engine
 from models.db import make_session_factory
 from models.db import upgrade
-from runtime import notices
 from runtime.config import RuntimeConfig
-from runtime.scheduler import RuntimeLoops
+from runtime.loops import RuntimeLoops
 
 log = logging.getLogger("stagecraft.worker")
 
@@ -45,19 +47,6 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # unparsable: show only the scheme
         return url.split(":", 1)[0] + "://…"
-
-
-def install_redis_publisher(redis_url: str, channel: str = "stagecraft") -> Any:
-    """Publish notices to Socket.IO clients through Redis; return the manager."""
-    import socketio  # type: ignore[import-untyped]  # python-socketio, not Flask-SocketIO
-
-    manager = socketio.RedisManager(redis_url, channel=channel, write_only=True)
-
-    def publish(room: str, name: str, payload: dict[str, Any]) -> None:
-        manager.emit(name, payload, room=room, namespace="/")
-
-    notices.set_publisher(publish)
-    return manager
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,8 +81,14 @@ def config_from_args(args: argparse.Namespace) -> RuntimeConfig:
     return replace(config, **overrides) if overrides else config
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the runtime until SIGTERM/SIGINT (or one pass with --once); return the exit code."""
+def main(argv: Sequence[str] | None = None, *, on_start: Callable[[RuntimeConfig], None] | None = None) -> int:
+    """Run the runtime until SIGTERM/SIGINT (or one pass with --once); return the exit code.
+
+    Args:
+        argv: the worker's options.
+        on_start: called with the configuration before the loops start (the
+            CLI wires live pushes through Redis here).
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
@@ -106,8 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = make_engine(config.database_url)
     upgrade(engine)
     factory = make_session_factory(engine)
-    if config.redis_url:
-        install_redis_publisher(config.redis_url, config.socketio_channel)
+    runtime.install()
+    if on_start is not None:
+        on_start(config)
     loops = RuntimeLoops(factory, config)
     smtp = safe_url(config.smtp_url) if config.smtp_url else "(none: emails held in the outbox)"
     redis = safe_url(config.redis_url) if config.redis_url else "(none: live pushes dropped)"

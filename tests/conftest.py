@@ -1,13 +1,19 @@
-"""Shared test setup: a fake clock per test and a clean runtime hook registry."""
+"""Shared test setup: the runtime installed, a fake clock, fresh caches, and the committed events."""
 
 from __future__ import annotations
 
 import os
+import typing as t
 from collections.abc import Iterator
 
 import pytest
 
+import runtime
 from models import clock
+from models import events
+from runtime.execution import cache
+
+runtime.install()  # goal matching hears the CRM's domain events, as in the app and the worker
 
 os.environ.setdefault("STAGECRAFT_TIMEZONE", "UTC")
 
@@ -24,8 +30,19 @@ def fake_clock() -> Iterator[clock.FakeClock]:
 @pytest.fixture(autouse=True)
 def fresh_runtime_caches() -> Iterator[None]:
     """Compiled campaigns are cached per process by version id; each test has its own database."""
-    from runtime import engine
-
-    engine.clear_caches()
+    cache.clear_caches()
     yield
-    engine.clear_caches()
+    cache.clear_caches()
+
+
+@pytest.fixture
+def committed() -> Iterator[list[events.Event]]:
+    """Every domain event and notice of the transactions that commit during the test, in order."""
+    seen: list[events.Event] = []
+
+    def record(batch: t.Sequence[events.Event]) -> None:
+        seen.extend(batch)
+
+    events.subscribe(record)
+    yield seen
+    events.unsubscribe(record)

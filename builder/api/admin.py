@@ -1,7 +1,7 @@
 """Account and administration: mint tokens from a session, change one's password, teams.
 
 Handlers are thin: every rule (who may, what is valid, what is audited) lives
-in runtime.users.
+in models.users.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from builder.db import commit
 from builder.db import get_session
 from builder.schemas import Out
 from builder.schemas import Password
-from runtime import users as user_service
-from runtime.access import Actor
-from runtime.errors import DomainError
+from models import users as user_service
+from models.access import Actor
+from models.errors import DomainError
 
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1")
 

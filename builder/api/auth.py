@@ -14,9 +14,9 @@ from builder.schemas import TokenInfo
 from builder.schemas import TokenOut
 from builder.schemas import TokenRequest
 from builder.schemas import UserOut
-from runtime import users as user_service
-from runtime.access import Actor
-from runtime.errors import DomainError
+from models import users as user_service
+from models.access import Actor
+from models.errors import DomainError
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1")
 

@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from werkzeug.routing import IntegerConverter
 
 from builder.auth import current_actor
-from runtime.access import Actor
-from runtime.errors import DomainError
+from models.access import Actor
+from models.errors import DomainError
 
 PREFIX = "/api/v1"
 MAX_INT = 2**31 - 1

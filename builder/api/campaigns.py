@@ -12,10 +12,10 @@ from builder.api.base import Query
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
+from models.access import Actor
 from runtime import campaigns as campaign_service
-from runtime.access import Actor
-from runtime.graph import graph_to_json
-from runtime.graph import layout_graph
+from runtime.graphs.graph import graph_to_json
+from runtime.graphs.graph import layout_graph
 
 bp = Blueprint("api_campaigns", __name__, url_prefix="/api/v1")
 

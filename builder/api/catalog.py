@@ -11,9 +11,9 @@ from pydantic import Field
 from builder.api.base import Body
 from builder.api.base import route
 from builder.db import get_session
+from models.access import Actor
 from runtime import campaigns as campaign_service
-from runtime.access import Actor
-from runtime.catalog import catalog_json
+from runtime.graphs.catalog import catalog_json
 
 bp = Blueprint("api_catalog", __name__, url_prefix="/api/v1")
 

@@ -15,8 +15,8 @@ from builder.schemas import ContactPatch
 from builder.schemas import ContactQuery
 from builder.schemas import TagBody
 from models import Contact
-from runtime import contacts as contact_service
-from runtime.access import Actor
+from models import contacts as contact_service
+from models.access import Actor
 
 bp = Blueprint("api_contacts", __name__, url_prefix="/api/v1")
 

@@ -14,9 +14,12 @@ from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
 from builder.schemas import Id
-from runtime import engine
+from models import audit as audit_log
+from models.access import Actor
+from models.contacts import get_contact
 from runtime import inbound
-from runtime.access import Actor
+from runtime import sequence_history
+from runtime.delivery.outbox import list_outbox
 
 bp = Blueprint("api_events", __name__, url_prefix="/api/v1")
 
@@ -50,29 +53,29 @@ class AuditQuery(Query):
 @route(bp, "/events", ("POST",), body=EventBody, status=202)
 def post_event(actor: Actor, body: EventBody) -> Any:
     """Record an outside event; goals it satisfies start their sequences."""
-    event = inbound.post_event(get_session(), actor, body.model_dump())
+    event_id = inbound.post_event(get_session(), actor, body.model_dump())
     commit()
-    return {"id": event.id, "type": event.type, "accepted": True}, 202
+    return {"id": event_id, "type": body.type, "accepted": True}, 202
 
 
 @route(bp, "/outbox", query=OutboxQuery)
 def outbox(actor: Actor, query: OutboxQuery) -> Any:
     """Emails and HTTP posts with their delivery status and idempotency key."""
-    return inbound.list_outbox(get_session(), actor, **query.model_dump())
+    return list_outbox(get_session(), actor, **query.model_dump())
 
 
 @route(bp, "/contacts/<int:contact_id>/sequences")
 def contact_sequences(actor: Actor, contact_id: int) -> Any:
     """The contact's follow-up sequence history."""
-    inbound.check_contact(get_session(), actor, contact_id)
-    return engine.contact_sequences(get_session(), contact_id)
+    get_contact(get_session(), contact_id)
+    return sequence_history.contact_sequences(get_session(), contact_id)
 
 
 @route(bp, "/sequence-runs/<int:run_id>", ("PATCH",), body=RunPatch)
 def update_run(actor: Actor, run_id: int, body: RunPatch) -> Any:
     """Pause, resume or stop one contact's sequence run."""
     session = get_session()
-    run = engine.set_run_status(session, actor, run_id, body.status)
+    run = sequence_history.set_run_status(session, actor, run_id, body.status)
     commit()
     return {"id": run.id, "status": run.status, "due_at": run.due_at.isoformat() if run.due_at else None}
 
@@ -80,4 +83,4 @@ def update_run(actor: Actor, run_id: int, body: RunPatch) -> Any:
 @route(bp, "/audit", query=AuditQuery)
 def audit(actor: Actor, query: AuditQuery) -> Any:
     """Who published, paused, rolled back, changed roles and shares (admins)."""
-    return inbound.list_audit(get_session(), actor, query.action, query.limit)
+    return audit_log.list_audit(get_session(), actor, query.action, query.limit)

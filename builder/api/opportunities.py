@@ -23,11 +23,11 @@ from builder.schemas import ShareBody
 from builder.schemas import ShareOut
 from models import Opportunity
 from models import clock
-from runtime import engine
-from runtime import opportunities as opp_service
-from runtime import tasks as task_service
-from runtime.access import Actor
-from runtime.pipelines import is_overdue
+from models import opportunities as opp_service
+from models import tasks as task_service
+from models.access import Actor
+from models.pipelines import is_overdue
+from runtime import sequence_history
 
 bp = Blueprint("api_opportunities", __name__, url_prefix="/api/v1")
 
@@ -102,7 +102,7 @@ def get_opportunity(actor: Actor, opportunity_id: int) -> Any:
         "history": _history(session, opp_service.history(session, actor, opp.id)),
         "tasks": [task_out(t) for t in task_service.list_tasks(session, actor, opportunity_id=opp.id)],
         "notes": [NoteOut.model_validate(n).model_dump(mode="json") for n in notes],
-        "sequences": engine.contact_sequences(session, opp.contact_id),
+        "sequences": sequence_history.contact_sequences(session, opp.contact_id),
         "products": [ProductOut.model_validate(p).model_dump(mode="json") for p in opp.products],
         "shares": [ShareOut.model_validate(s).model_dump(mode="json") for s in opp.shares],
     }

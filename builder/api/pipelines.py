@@ -17,8 +17,8 @@ from builder.schemas import PipelineOut
 from builder.schemas import StageOut
 from builder.schemas import StagePatch
 from builder.schemas import StageSpec
-from runtime import pipelines as pipeline_service
-from runtime.access import Actor
+from models import pipelines as pipeline_service
+from models.access import Actor
 
 bp = Blueprint("api_pipelines", __name__, url_prefix="/api/v1")
 

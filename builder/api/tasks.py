@@ -13,8 +13,8 @@ from builder.schemas import TaskCreate
 from builder.schemas import TaskOut
 from builder.schemas import TaskPatch
 from builder.schemas import TaskQuery
-from runtime import tasks as task_service
-from runtime.access import Actor
+from models import tasks as task_service
+from models.access import Actor
 
 bp = Blueprint("api_tasks", __name__, url_prefix="/api/v1")
 

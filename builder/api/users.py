@@ -12,8 +12,8 @@ from builder.db import get_session
 from builder.schemas import UserCreate
 from builder.schemas import UserOut
 from builder.schemas import UserPatch
-from runtime import users as user_service
-from runtime.access import Actor
+from models import users as user_service
+from models.access import Actor
 
 bp = Blueprint("api_users", __name__, url_prefix="/api/v1")
 

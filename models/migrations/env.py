@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import models  # noqa: F401  (registers every table on Base.metadata)
-from models.base import Base
+from models.tables.base import Base
 
 config = context.config
 engine = config.attributes.get("engine")

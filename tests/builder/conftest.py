@@ -20,10 +20,10 @@ from werkzeug.test import TestResponse
 from builder import create_app
 from models import Base
 from models import clock
+from models import users as user_service
 from models.db import make_engine
 from models.db import transaction
 from models.db import upgrade
-from runtime import users as user_service
 
 PASSWORD = "correct-horse-1"
 ROLE_OF = {"admin": "admin", "marketer": "marketer"}
@@ -145,7 +145,7 @@ class ApiActions:
     # --- users and tokens -----------------------------------------------------
 
     def add_user(self, username: str, role: str = "rep", password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
-        """Create a user with runtime.users.create_user; return {id, username, role, password}."""
+        """Create a user with models.users.create_user; return {id, username, role, password}."""
         with transaction(self.sessions()) as session:
             user = user_service.create_user(session, username, password, role, **extra)
             info = {"id": user.id, "username": username, "role": role, "password": password,

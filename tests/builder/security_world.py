@@ -26,13 +26,13 @@ from builder import create_app
 from models import SequenceRun
 from models import Stage
 from models import User
+from models import contacts as contact_service
+from models import opportunities as opp_service
+from models import pipelines as pipeline_service
+from models import tasks as task_service
+from models import users as user_service
+from models.access import Actor
 from runtime import campaigns as campaign_service
-from runtime import contacts as contact_service
-from runtime import opportunities as opp_service
-from runtime import pipelines as pipeline_service
-from runtime import tasks as task_service
-from runtime import users as user_service
-from runtime.access import Actor
 
 PASSWORDS = {
     "admin": "admin-secret-pw-1", "marketer": "marketer-secret-pw-1",

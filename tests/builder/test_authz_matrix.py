@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from builder import live
+from builder import sockets
 from builder.extensions import socketio
 from tests.builder.security_world import PASSWORDS
 from tests.builder.security_world import World
@@ -432,7 +432,7 @@ def test_page_matrix(world: World) -> None:
 def _bind(world: World) -> None:
     """Point the shared Socket.IO server at this app (other test modules build their own apps)."""
     socketio.init_app(world.app, async_mode="threading", manage_session=False)
-    live.init_app(world.app)
+    sockets.init_app(world.app)
 
 
 @pytest.fixture
@@ -479,7 +479,7 @@ def test_socketio_room_rights(fresh: World) -> None:
     # a push to the opportunity's room reaches rep A only
     rep_a.get_received()
     rep_b.get_received()
-    live.publish(f"opportunity:{opp}", "opportunity_changed", {"opportunity_id": opp})
+    sockets.publish(f"opportunity:{opp}", "opportunity_changed", {"opportunity_id": opp})
     assert [m["name"] for m in rep_a.get_received()] == ["opportunity_changed"]
     assert rep_b.get_received() == []
     # role changes and deactivation apply to live connections at once

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from models import users
 from models.db import transaction
-from runtime import users
 
 
 class Api:

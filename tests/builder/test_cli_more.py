@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
+from models import users
 from models.db import make_engine
 from models.db import make_session_factory
-from runtime import users
 
 
 def test_user_add_reads_password_from_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -6,7 +6,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from models import clock
-from runtime.users import LOGIN_DAYS
+from models.users import LOGIN_DAYS
 from tests.builder.conftest import ApiActions
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from builder.live import may_join
-from runtime.access import Actor
+from models.access import Actor
 from tests.builder.conftest import ApiActions
 from tests.builder.conftest import CliResult
 from tests.builder.conftest import error_of

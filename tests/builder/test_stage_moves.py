@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from models import clock
+from models import opportunities as opp_service
+from models.access import SYSTEM
 from models.db import transaction
-from runtime import opportunities as opp_service
-from runtime.access import SYSTEM
-from runtime.errors import Conflict
+from models.errors import Conflict
 from tests.builder.conftest import ApiActions
 from tests.builder.conftest import error_of
 
@@ -315,10 +315,10 @@ def test_creation_history_and_event_share_one_transaction(api: ApiActions, simpl
     assert api.row_counts() == counts
 
 
-def test_failing_event_handling_undoes_the_creation(api: ApiActions, simple: dict[str, Any],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_event_handling_undoes_the_creation(api: ApiActions, simple: dict[str, Any]) -> None:
     """When goal matching refuses the event, no opportunity, history or event is kept."""
-    from runtime import engine
+    import runtime
+    from models import events
 
     def refuse(*_args: Any) -> None:
         raise Conflict("goal matching refused", code="injected")
@@ -327,24 +327,28 @@ def test_failing_event_handling_undoes_the_creation(api: ApiActions, simple: dic
     counts = api.row_counts()
     body = {"title": "X", "contact_id": contact["id"], "pipeline_id": simple["id"],
             "stage_id": simple["stages"][0]["id"]}
-    with monkeypatch.context() as patched:
-        patched.setattr(engine, "handle_event", refuse)
+    events.set_dispatcher(refuse)
+    try:
         error_of(api.post("/opportunities", body), 409, "injected")
+    finally:
+        runtime.install()
     assert api.row_counts() == counts
 
 
-def test_failing_event_handling_undoes_the_move(api: ApiActions, simple: dict[str, Any],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_event_handling_undoes_the_move(api: ApiActions, simple: dict[str, Any]) -> None:
     """A move and its stage_moved event commit together or not at all."""
-    from runtime import engine
+    import runtime
+    from models import events
 
     def refuse(*_args: Any) -> None:
         raise Conflict("goal matching refused", code="injected")
 
     opp = api.opportunity(simple, 0)
     counts = api.row_counts()
-    with monkeypatch.context() as patched:
-        patched.setattr(engine, "handle_event", refuse)
+    events.set_dispatcher(refuse)
+    try:
         error_of(api.move(opp, simple["stages"][1]), 409, "injected")
+    finally:
+        runtime.install()
     assert api.ok("GET", f"/opportunities/{opp['id']}")["stage_id"] == simple["stages"][0]["id"]
     assert api.row_counts() == counts

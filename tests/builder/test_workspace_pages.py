@@ -12,11 +12,11 @@ from flask.testing import FlaskClient
 
 from builder import create_app
 from builder.db import database
-from runtime import contacts as contact_service
-from runtime import opportunities as opp_service
-from runtime import pipelines as pipeline_service
-from runtime import users as user_service
-from runtime.access import Actor
+from models import contacts as contact_service
+from models import opportunities as opp_service
+from models import pipelines as pipeline_service
+from models import users as user_service
+from models.access import Actor
 
 PASSWORD = "page-pass-123"
 PAGES = (

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from runtime.merge import render
-from runtime.validation import StaticRefs
+from runtime.graphs.merge import render
+from runtime.graphs.validation import StaticRefs
 
 
 class RecordingContext:
@@ -26,7 +26,7 @@ class RecordingContext:
         self.now = now or datetime(2024, 6, 3, 12, 0, tzinfo=UTC)
         self.contact_id = 42
         self.values = values or {"contact.first_name": "Ada", "owner.name": "Grace"}
-        self.fields = fields or {}
+        self.fields = {"email": "ada@example.com", "name": "Ada Lovelace"} | (fields or {})
         self.zones = {"contact": "Europe/Berlin", "account": "America/New_York"} | (zones or {})
         self.calls: list[tuple[str, tuple[t.Any, ...]]] = []
 
@@ -67,11 +67,8 @@ class RecordingContext:
     def notify_user(self, user: str | int, message: str) -> None:
         self._record("notify_user", user, message)
 
-    def enqueue_email(self, subject: str, body: str) -> None:
-        self._record("enqueue_email", subject, body)
-
-    def enqueue_http_post(self, url: str, payload: dict[str, t.Any]) -> None:
-        self._record("enqueue_http_post", url, payload)
+    def enqueue(self, kind: str, payload: dict[str, t.Any]) -> None:
+        self._record("enqueue", kind, payload)
 
     def contact_field(self, name: str) -> object:
         return self.fields.get(name)

@@ -30,19 +30,18 @@ from models import SequenceRun
 from models import Stage
 from models import User
 from models import clock
+from models.access import Actor
 from models.clock import FakeClock
+from models.contacts import create_contact
+from models.contacts import ensure_tag
 from models.db import make_engine
 from models.db import make_session_factory
 from models.db import upgrade
+from models.pipelines import create_pipeline
 from runtime import campaigns
-from runtime import engine
-from runtime import notices
-from runtime.access import Actor
 from runtime.config import RuntimeConfig
-from runtime.contacts import create_contact
-from runtime.contacts import ensure_tag
-from runtime.executor import run_due
-from runtime.pipelines import create_pipeline
+from runtime.execution import cache
+from runtime.execution.step_loop import run_due
 
 __all__ = ["Env", "clock_", "env", "goal", "graph", "pg_env", "pg_url", "seq", "step", "template_db"]
 
@@ -146,7 +145,7 @@ class Env:
         self, contact: Contact, stage: str, *, owner: User | None = None, pipeline: str = "sales"
     ) -> Opportunity:
         """An opportunity created by hand (source=user)."""
-        from runtime.opportunities import create_opportunity
+        from models.opportunities import create_opportunity
 
         return create_opportunity(
             self.session,
@@ -160,7 +159,7 @@ class Env:
 
     def move(self, opp: Opportunity, stage: str, pipeline: str = "sales") -> None:
         """A rep saving the opportunity into another stage (checklists ignored)."""
-        from runtime.opportunities import move_stage
+        from models.opportunities import move_stage
 
         move_stage(self.session, ADMIN, opp, self.stage(stage, pipeline))
 
@@ -229,8 +228,7 @@ def _tags_in(node: dict[str, t.Any]) -> list[str]:
 def _build_env(url: str, clock_: FakeClock) -> Iterator[Env]:
     db = make_engine(url)
     factory = make_session_factory(db)
-    engine.clear_caches()
-    notices.clear_publishers()
+    cache.clear_caches()
     session = factory()
     e = Env(
         factory,
@@ -255,8 +253,7 @@ def _build_env(url: str, clock_: FakeClock) -> Iterator[Env]:
     finally:
         session.close()
         db.dispose()
-        engine.clear_caches()
-        notices.clear_publishers()
+        cache.clear_caches()
 
 
 @pytest.fixture

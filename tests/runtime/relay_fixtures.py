@@ -27,13 +27,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from models import contacts
+from models.access import Actor
 from models.db import make_engine
 from models.db import make_session_factory
 from models.db import transaction
 from models.db import upgrade
 from runtime import campaigns
-from runtime import contacts
-from runtime.access import Actor
 
 ADMIN = Actor(user_id=None, role="admin")
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -31,6 +31,7 @@ from models import Tag
 from models.db import make_engine
 from models.db import make_session_factory
 from models.db import upgrade
+from runtime.delivery.smtp import message_id_for
 from tests.runtime.relay_fixtures import REPO
 from tests.runtime.relay_fixtures import HttpSink
 from tests.runtime.relay_fixtures import SmtpSink
@@ -228,7 +229,7 @@ def test_sigkill_loses_no_step_and_delivers_each_key_once(
         rows = session.execute(
             select(OutboxMessage.kind, OutboxMessage.idempotency_key, OutboxMessage.payload)
         ).all()
-    email_ids = {str(p["message_id"]) for kind, _, p in rows if kind == "email"}
+    email_ids = {message_id_for(key) for kind, key, _ in rows if kind == "email"}
     http_keys = {key for kind, key, _ in rows if kind == "http_post"}
     assert len(email_ids) == len(http_keys) == CONTACTS
 

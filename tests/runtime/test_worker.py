@@ -6,12 +6,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import typing as t
 from pathlib import Path
 
 import pytest
 
-from runtime import notices
 from runtime import worker
 from tests.runtime.relay_fixtures import REPO
 from tests.runtime.relay_fixtures import subprocess_env
@@ -91,38 +89,3 @@ def test_command_line_overrides_the_loop_settings(monkeypatch: pytest.MonkeyPatc
         7,
         1.0,
     )
-
-
-def test_redis_publisher_emits_through_a_write_only_manager(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import socketio
-
-    made: list[FakeManager] = []
-
-    class FakeManager:
-        def __init__(self, url: str, channel: str = "socketio", write_only: bool = False) -> None:
-            self.url, self.channel, self.write_only = url, channel, write_only
-            self.emitted: list[tuple[str, dict[str, t.Any], str, str]] = []
-            made.append(self)
-
-        def emit(self, name: str, payload: dict[str, t.Any], room: str, namespace: str) -> None:
-            self.emitted.append((name, payload, room, namespace))
-
-    monkeypatch.setattr(socketio, "RedisManager", FakeManager)
-    before = list(notices._publishers)  # other tests' publishers are not ours to call or clear
-    worker.install_redis_publisher("redis://127.0.0.1:6379/0", "stagecraft-web")
-    added = [p for p in notices._publishers if p not in before]
-    try:
-        assert len(added) == 1
-        added[0]("contact:1", "outbox", {"status": "sent"})
-    finally:
-        for publish in added:
-            notices.remove_publisher(publish)
-    [manager] = made
-    assert (manager.url, manager.channel, manager.write_only) == (
-        "redis://127.0.0.1:6379/0",
-        "stagecraft-web",
-        True,
-    )
-    assert manager.emitted == [("outbox", {"status": "sent"}, "contact:1", "/")]

@@ -1,0 +1,57 @@
+"""A campaign's live numbers per node: runs by state and goal hits (the canvas's counts)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Campaign
+from models import CampaignVersion
+from models import GoalHit
+from models import SequenceRun
+from models import clock
+from runtime.execution.cache import load_compiled
+
+STAT_KEYS = ("active", "waiting", "paused", "completed", "stopped", "failed", "satisfied")
+
+
+def campaign_stats(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
+    """Per node: run counts by state and goal hits.
+
+    ``active`` = running or due now, ``waiting`` = parked on a future timer,
+    then ``paused``, ``completed``, ``stopped``, ``failed``; ``satisfied`` =
+    goal hits. Every node of the live (else latest) version is listed, with
+    zeros when empty.
+    """
+    now = clock.now()
+    nodes: dict[str, dict[str, int]] = {}
+    version_id = session.scalar(select(Campaign.live_version_id).where(Campaign.id == campaign_id))
+    if version_id is None:
+        version_id = session.scalar(
+            select(CampaignVersion.id)
+            .where(CampaignVersion.campaign_id == campaign_id)
+            .order_by(CampaignVersion.number.desc())
+            .limit(1)
+        )
+    if version_id is not None:
+        compiled = load_compiled(session, version_id)
+        for node_id in [*compiled.goals, *compiled.sequences]:
+            nodes[node_id] = dict.fromkeys(STAT_KEYS, 0)
+    waiting = and_(SequenceRun.status == "active", SequenceRun.waiting.is_(True), SequenceRun.due_at > now)
+    bucket = case((waiting, "waiting"), else_=SequenceRun.status)
+    rows = session.execute(
+        select(SequenceRun.node_id, bucket, func.count())
+        .where(SequenceRun.campaign_id == campaign_id)
+        .group_by(SequenceRun.node_id, bucket)
+    )
+    for node_id, status, count in rows:
+        nodes.setdefault(node_id, dict.fromkeys(STAT_KEYS, 0))[str(status)] += int(count)
+    hits = session.execute(
+        select(GoalHit.node_id, func.count()).where(GoalHit.campaign_id == campaign_id).group_by(GoalHit.node_id)
+    )
+    for node_id, count in hits:
+        nodes.setdefault(node_id, dict.fromkeys(STAT_KEYS, 0))["satisfied"] = int(count)
+    return nodes

@@ -1,0 +1,756 @@
+"""Goal semantics (DESIGN.md §2, seeds 001/004), enrollment, re-entry, publish migration, stats."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+from models import GoalHit
+from models import Note
+from models import Opportunity
+from models import SequenceRun
+from models import StageMove
+from models import User
+from models import events
+from models.access import Actor
+from models.contacts import apply_tag
+from models.contacts import create_contact
+from models.contacts import ensure_tag
+from models.db import make_engine
+from models.db import make_session_factory
+from models.errors import Conflict
+from models.errors import Forbidden
+from models.errors import NotFound
+from models.opportunities import create_opportunity
+from models.overdue import record_overdue
+from runtime import campaigns
+from runtime import sequence_history
+from runtime import stats as stats_service
+from runtime.execution import migration
+from tests.runtime.engine_fixtures import *  # noqa: F403
+from tests.runtime.engine_fixtures import ADMIN
+from tests.runtime.engine_fixtures import Env
+from tests.runtime.engine_fixtures import goal
+from tests.runtime.engine_fixtures import graph
+from tests.runtime.engine_fixtures import seq
+from tests.runtime.engine_fixtures import step
+
+
+def wait(step_id: str) -> dict[str, object]:
+    """A one-day delay step (step ids are unique across a graph)."""
+    return step(step_id, "delay", amount=1, unit="days")
+
+
+def note(step_id: str, body: str = "note") -> dict[str, object]:
+    """A create_note step."""
+    return step(step_id, "create_note", body=body)
+
+
+def tag(env: Env, contact_id: int, name: str) -> None:
+    """A user applying a tag."""
+    apply_tag(env.session, ADMIN, contact_id, name)
+
+
+def into(
+    env: Env,
+    node_id: str,
+    stage: str,
+    name: str = "",
+    direction: str = "into",
+    pipeline: str | None = None,
+) -> dict[str, object]:
+    """A stage_moved goal on a named stage."""
+    config: dict[str, object] = {
+        "stage_id": env.stage(stage, pipeline or "sales"),
+        "direction": direction,
+    }
+    if pipeline is not None:
+        config["pipeline_id"] = env.ids[pipeline]
+    return goal(node_id, "stage_moved", name or f"{direction} {stage}", **config)
+
+
+# --- rule: a satisfied goal stops exactly its ancestor sequences ---------------------------------
+
+
+def _path_graph() -> dict[str, object]:
+    # g1 → s1 → g2 → s2, g1 → s4 (a sibling after g1, not before g2), g3 → s3 (another path)
+    return graph(
+        [
+            goal("g1", "tag_applied", "Lead", tag="lead"),
+            seq("s1", wait("w1"), note("n1")),
+            goal("g2", "tag_applied", "Hot", tag="hot"),
+            seq("s2", note("n2")),
+            seq("s4", wait("w2"), note("n4")),
+            goal("g3", "tag_applied", "Newsletter", tag="news"),
+            seq("s3", wait("w3"), note("n3")),
+        ],
+        "g1>s1",
+        "s1>g2",
+        "g2>s2",
+        "g1>s4",
+        "g3>s3",
+    )
+
+
+def test_goal_stops_ancestor_sequences_only(env: Env) -> None:
+    c = env.contact()
+    env.publish(_path_graph())
+    tag(env, c.id, "lead")
+    env.tick()
+    assert env.statuses(c) == {"s1": "active", "s4": "active"}
+    tag(env, c.id, "hot")
+    env.tick()
+    runs = {r.node_id: r for r in env.runs(c)}
+    assert runs["s1"].status == "stopped"
+    assert runs["s1"].stop_reason == "goal 'Hot' satisfied"
+    assert runs["s1"].ended_at == env.clock.now()
+    assert runs["s4"].status == "active"  # after g1, but not before g2
+    assert runs["s2"].status == "completed"
+
+
+def test_other_paths_keep_running(env: Env) -> None:
+    c = env.contact()
+    env.publish(_path_graph())
+    tag(env, c.id, "lead")
+    tag(env, c.id, "news")
+    env.tick()
+    tag(env, c.id, "hot")
+    env.tick()
+    statuses = env.statuses(c)
+    assert statuses["s3"] == "active" and statuses["s1"] == "stopped"
+    env.clock.advance(days=1, minutes=1)
+    env.tick()
+    assert env.statuses(c)["s3"] == "completed"
+
+
+def test_goal_also_stops_paused_ancestor_runs(env: Env) -> None:
+    c = env.contact()
+    env.publish(_path_graph())
+    tag(env, c.id, "lead")
+    env.tick()
+    s1 = env.runs(c, "s1")[0]
+    sequence_history.set_run_status(env.session, ADMIN, s1.id, "paused")
+    tag(env, c.id, "hot")
+    env.tick()
+    assert env.runs(c, "s1")[0].status == "stopped"
+
+
+# --- rule: stage moved into / out of, pipeline scope, hand-made vs campaign-made -----------------
+
+
+def test_stage_moved_into_any_prior_stage(env: Env) -> None:
+    env.publish(graph([into(env, "g", "Qualified"), seq("s", note("n"))], "g>s"))
+    a, b = env.contact("a@example.com"), env.contact("b@example.com")
+    opp_a = env.opportunity(a, "Prospect")
+    opp_b = env.opportunity(b, "Developed")
+    env.move(opp_a, "Qualified")
+    env.move(opp_b, "Qualified")  # backwards: still "into Qualified"
+    env.tick()
+    assert env.statuses(a) == {"s": "completed"}
+    assert env.statuses(b) == {"s": "completed"}
+    assert env.runs(a)[0].opportunity_id == opp_a.id
+
+
+def test_stage_moved_out_of_any_new_stage(env: Env) -> None:
+    env.publish(
+        graph([into(env, "g", "Qualified", direction="out_of"), seq("s", note("n"))], "g>s")
+    )
+    a, b, c = (env.contact(f"{x}@example.com") for x in "abc")
+    opp_a, opp_b, opp_c = (
+        env.opportunity(a, "Qualified"),
+        env.opportunity(b, "Qualified"),
+        env.opportunity(c, "Prospect"),
+    )
+    env.move(opp_a, "Discovery")
+    env.move(opp_b, "Prospect")
+    env.move(opp_c, "Discovery")  # never was in Qualified
+    env.tick()
+    assert env.statuses(a) == {"s": "completed"}
+    assert env.statuses(b) == {"s": "completed"}
+    assert env.statuses(c) == {}
+
+
+def test_pipeline_scope(env: Env) -> None:
+    env.publish(
+        graph(
+            [
+                into(env, "gs", "Qualified", pipeline="sales"),
+                seq("ss", note("n1")),
+                into(env, "gf", "Kick-off held", pipeline="fulfillment"),
+                seq("sf", note("n2")),
+            ],
+            "gs>ss",
+            "gf>sf",
+        )
+    )
+    c = env.contact()
+    opp = env.opportunity(c, "Kick-off scheduled", pipeline="fulfillment")
+    env.move(opp, "Kick-off held", pipeline="fulfillment")
+    env.tick()
+    assert env.statuses(c) == {"sf": "completed"}
+    # An event claiming another pipeline does not satisfy a pipeline-scoped goal.
+    d = env.contact("d@example.com")
+    events.record(env.session, events.StageMoved(
+        contact_id=d.id,
+        opportunity_id=0,
+        pipeline_id=env.ids["sales"],
+        from_stage_id=env.stage("Kick-off scheduled", "fulfillment"),
+        to_stage_id=env.stage("Kick-off held", "fulfillment"),
+    ))
+    env.tick()
+    assert env.statuses(d) == {}
+
+
+def test_hand_created_opportunity_does_not_satisfy_moved_into(env: Env) -> None:
+    env.publish(graph([into(env, "g", "Qualified"), seq("s", note("n"))], "g>s"))
+    c = env.contact()
+    opp = env.opportunity(c, "Qualified")
+    env.tick()
+    assert env.statuses(c) == {}
+    env.move(opp, "Prospect")
+    env.move(opp, "Qualified")  # moved INTO it from another stage: now it counts
+    env.tick()
+    assert env.statuses(c) == {"s": "completed"}
+
+
+def test_campaign_created_opportunity_satisfies_moved_into_and_enrolls_in_other_campaign(
+    env: Env,
+) -> None:
+    prospect = env.stage("Prospect")
+    maker = env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="inquiry"),
+                seq(
+                    "make",
+                    step(
+                        "o",
+                        "create_opportunity",
+                        pipeline_id=env.ids["sales"],
+                        stage_id=prospect,
+                        title="Deal for {{contact.first_name}}",
+                        value=500,
+                    ),
+                ),
+            ],
+            "g>make",
+        ),
+        "Maker",
+    )
+    follower = env.publish(
+        graph(
+            [
+                into(env, "p", "Prospect", "Became a prospect"),
+                seq("welcome", note("w", "Welcome {{contact.first_name}} ({{opportunity.title}})")),
+            ],
+            "p>welcome",
+        ),
+        "Follower",
+    )
+    c = env.contact()
+    tag(env, c.id, "inquiry")
+    env.tick()
+    opp = env.session.scalars(select(Opportunity).where(Opportunity.contact_id == c.id)).one()
+    assert opp.created_source == "campaign" and opp.title == "Deal for Ada" and opp.value == 500
+    history = env.session.scalars(select(StageMove).where(StageMove.opportunity_id == opp.id)).all()
+    assert [(h.source, h.campaign_id, h.to_stage_id) for h in history] == [
+        ("campaign", maker.id, prospect)
+    ]
+    runs = {r.campaign_id: r for r in env.runs(c)}
+    assert runs[maker.id].status == "completed" and runs[maker.id].opportunity_id == opp.id
+    assert runs[follower.id].status == "completed" and runs[follower.id].opportunity_id == opp.id
+    body = env.session.scalars(select(Note.body).where(Note.contact_id == c.id)).one()
+    assert body == "Welcome Ada (Deal for Ada)"
+
+
+# --- rule: campaigns run side by side ------------------------------------------------------------
+
+
+def test_campaigns_run_side_by_side(env: Env) -> None:
+    first = env.publish(
+        graph([into(env, "g", "Qualified"), seq("s", note("n", "first"))], "g>s"), "First"
+    )
+    second = env.publish(
+        graph([into(env, "g", "Qualified"), seq("s", note("n", "second"))], "g>s"), "Second"
+    )
+    c = env.contact()
+    env.move(env.opportunity(c, "Prospect"), "Qualified")
+    env.tick()
+    assert {(r.campaign_id, r.status) for r in env.runs(c)} == {
+        (first.id, "completed"),
+        (second.id, "completed"),
+    }
+    assert sorted(env.session.scalars(select(Note.body).where(Note.contact_id == c.id))) == [
+        "first",
+        "second",
+    ]
+
+
+# --- rule: re-entry ------------------------------------------------------------------------------
+
+
+def test_no_reentry_while_running(env: Env) -> None:
+    env.publish(
+        graph(
+            [
+                goal("a", "tag_applied", tag="a"),
+                goal("b", "tag_applied", tag="b"),
+                seq("s", wait("w4"), note("n")),
+            ],
+            "a>s",
+            "b>s",
+        ),
+        allow_reentry=True,
+    )
+    c = env.contact()
+    tag(env, c.id, "a")
+    env.tick()
+    tag(env, c.id, "b")  # a second entry into the running sequence
+    env.tick()
+    assert [r.status for r in env.runs(c)] == ["active"]
+    assert env.session.scalar(select(func.count()).select_from(GoalHit)) == 2
+
+
+def _reentry_campaign(env: Env, allow: bool) -> None:
+    env.publish(
+        graph([into(env, "g", "Qualified"), seq("s", note("n"))], "g>s"), allow_reentry=allow
+    )
+
+
+def test_finished_sequence_not_rerun_by_default(env: Env) -> None:
+    _reentry_campaign(env, allow=False)
+    c = env.contact()
+    opp = env.opportunity(c, "Prospect")
+    env.move(opp, "Qualified")
+    env.tick()
+    env.move(opp, "Prospect")
+    env.move(opp, "Qualified")
+    env.tick()
+    assert [r.status for r in env.runs(c)] == ["completed"]
+    assert (
+        env.session.scalar(select(func.count()).select_from(GoalHit)) == 2
+    )  # satisfied, no second run
+
+
+def test_finished_sequence_rerun_when_allowed(env: Env) -> None:
+    _reentry_campaign(env, allow=True)
+    c = env.contact()
+    opp = env.opportunity(c, "Prospect")
+    env.move(opp, "Qualified")
+    env.tick()
+    env.move(opp, "Prospect")
+    env.move(opp, "Qualified")
+    env.tick()
+    assert [r.status for r in env.runs(c)] == ["completed", "completed"]
+
+
+# --- rule: sequence → sequence edge; entry vs non-entry goals ------------------------------------
+
+
+def test_sequence_to_sequence_edge(env: Env) -> None:
+    env.publish(
+        graph(
+            [into(env, "g", "Qualified"), seq("s1", note("n1")), seq("s2", wait("w5"), note("n2"))],
+            "g>s1",
+            "s1>s2",
+        )
+    )
+    c = env.contact()
+    opp = env.opportunity(c, "Prospect")
+    env.move(opp, "Qualified")
+    env.tick()
+    runs = {r.node_id: r for r in env.runs(c)}
+    assert runs["s1"].status == "completed"
+    assert runs["s2"].status == "active" and runs["s2"].waiting
+    assert runs["s2"].opportunity_id == opp.id  # the opportunity carries over
+    env.clock.advance(days=1)
+    env.tick()
+    assert env.statuses(c) == {"s1": "completed", "s2": "completed"}
+
+
+def test_non_entry_goal_needs_enrollment(env: Env) -> None:
+    env.publish(_path_graph())
+    stranger, member = env.contact("x@example.com"), env.contact("y@example.com")
+    tag(env, stranger.id, "hot")  # g2 is not an entry goal and x is not in the campaign
+    tag(env, member.id, "lead")
+    env.tick()
+    tag(env, member.id, "hot")
+    env.tick()
+    assert env.statuses(stranger) == {}
+    assert env.statuses(member)["s2"] == "completed"
+    assert (
+        env.session.scalar(
+            select(func.count()).select_from(GoalHit).where(GoalHit.contact_id == stranger.id)
+        )
+        == 0
+    )
+
+
+def test_upstream_and_downstream_goal_in_one_event_ends_at_the_furthest(env: Env) -> None:
+    env.publish(
+        graph(
+            [
+                goal("g1", "tag_applied", tag="t"),
+                seq("s1", wait("w6"), note("n1")),
+                goal("g2", "tag_applied", "Again", tag="t2"),
+                seq("s2", wait("w7"), note("n2")),
+            ],
+            "g1>s1",
+            "s1>g2",
+            "g2>s2",
+        )
+    )
+    c = env.contact()
+    tag(env, c.id, "t")
+    env.tick()
+    assert env.statuses(c) == {"s1": "active"}
+
+
+# --- paused campaigns ----------------------------------------------------------------------------
+
+
+def test_paused_campaign_accepts_no_enrollment_and_runs_wait(env: Env) -> None:
+    camp = env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="t"),
+                seq("s", step("w", "delay", amount=1, unit="hours"), note("n")),
+            ],
+            "g>s",
+        )
+    )
+    early, late = env.contact("early@example.com"), env.contact("late@example.com")
+    tag(env, early.id, "t")
+    env.tick()
+    campaigns.set_paused(env.session, ADMIN, camp.id, True)
+    tag(env, late.id, "t")
+    env.clock.advance(hours=2)
+    assert env.tick() == 0
+    assert env.statuses(late) == {}
+    assert env.statuses(early) == {"s": "active"}
+    campaigns.set_paused(env.session, ADMIN, camp.id, False)
+    assert env.tick() == 1
+    assert env.statuses(early) == {"s": "completed"}
+
+
+# --- steps satisfy goals too ---------------------------------------------------------------------
+
+
+def test_step_can_stop_its_own_run(env: Env) -> None:
+    env.publish(
+        graph(
+            [
+                goal("g1", "tag_applied", tag="start"),
+                seq("s1", step("t", "apply_tag", tag="done"), note("nn", "never")),
+                goal("g2", "tag_applied", "Done", tag="done"),
+                seq("s2", note("na", "after")),
+            ],
+            "g1>s1",
+            "s1>g2",
+            "g2>s2",
+        )
+    )
+    c = env.contact()
+    tag(env, c.id, "start")
+    env.tick()
+    runs = {r.node_id: r for r in env.runs(c)}
+    assert runs["s1"].status == "stopped" and runs["s1"].stop_reason == "goal 'Done' satisfied"
+    assert runs["s2"].status == "completed"
+    assert list(env.session.scalars(select(Note.body).where(Note.contact_id == c.id))) == ["after"]
+
+
+# --- publishing with runs in flight --------------------------------------------------------------
+
+
+def test_migrate_runs_on_republish(env: Env) -> None:
+    v1 = graph(
+        [
+            goal("g", "tag_applied", tag="t"),
+            seq(
+                "s1",
+                note("n1", "one"),
+                step("d1", "delay", amount=1, unit="days"),
+                note("n2", "two"),
+            ),
+            seq("s3", wait("w8"), note("n3")),
+        ],
+        "g>s1",
+        "g>s3",
+    )
+    camp = env.publish(v1)
+    c = env.contact()
+    tag(env, c.id, "t")
+    env.tick()
+    assert migration.contacts_on_nodes(env.session, camp.id, ["s1", "s3", "nope"]) == {
+        "s1": 1,
+        "s3": 1,
+        "nope": 0,
+    }
+    v2 = graph(
+        [
+            goal("g", "tag_applied", tag="t"),
+            seq(
+                "s1",
+                note("n0", "inserted"),
+                note("n1", "one"),
+                step("d1", "delay", amount=1, unit="days"),
+                note("n2", "two"),
+            ),
+        ],
+        "g>s1",
+    )
+    env.publish(v2, campaign_id=camp.id)
+    runs = {r.node_id: r for r in env.runs(c)}
+    assert runs["s3"].status == "stopped" and runs["s3"].stop_reason == "removed in version 2"
+    assert runs["s1"].status == "active" and runs["s1"].step_index == 3  # still right after d1
+    env.clock.advance(days=1)
+    env.tick()
+    bodies = list(
+        env.session.scalars(select(Note.body).where(Note.contact_id == c.id).order_by(Note.id))
+    )
+    assert bodies == ["one", "two"]  # the inserted step before the run's position is not run
+
+
+def test_migrate_runs_reports_counts(env: Env) -> None:
+    camp = env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="t"),
+                seq("s1", wait("w9"), note("a")),
+                seq("s2", wait("w10"), note("b")),
+            ],
+            "g>s1",
+            "g>s2",
+        )
+    )
+    for i in range(3):
+        tag(env, env.contact(f"c{i}@example.com").id, "t")
+    env.tick()
+    env.session.commit()
+    campaigns.save_draft(
+        env.session,
+        ADMIN,
+        camp.id,
+        graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w11"), note("a"))], "g>s1"),
+    )
+    result = campaigns.publish(env.session, ADMIN, camp.id)
+    assert result["migration"]["moved"] == 3
+    assert result["migration"]["stopped"] == 3
+    assert result["migration"]["stopped_by_node"] == {"s2": 3}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "index", "expected"),
+    [
+        ("abc", "abc", 1, 1),  # unchanged
+        ("abc", "xabc", 1, 2),  # inserted before: same step
+        ("abc", "ac", 1, 1),  # current removed: the next survivor
+        ("abc", "axc", 1, 1),  # current replaced: the replacement (right after the last survivor)
+        ("abc", "bc", 0, 0),  # not started: from the top
+        ("ab", "abc", 2, 2),  # at the end (after a final timer): steps appended later run
+        ("abc", "xyz", 2, 3),  # nothing survives: the run completes
+        ("abc", "xyz", 0, 0),
+    ],
+)
+def test_new_step_index(old: str, new: str, index: int, expected: int) -> None:
+    from runtime.graphs.compiler import StepSpec
+
+    def steps(ids: str) -> tuple[StepSpec, ...]:
+        return tuple(StepSpec(i, "create_note", {"body": i}) for i in ids)
+
+    assert migration.new_step_index(steps(old), steps(new), index) == expected
+
+
+# --- stats, history, manual control --------------------------------------------------------------
+
+
+def test_campaign_stats(env: Env) -> None:
+    camp = env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="t"),
+                seq("s", step("w", "delay", amount=1, unit="hours"), note("n")),
+            ],
+            "g>s",
+        )
+    )
+    a, b, c = (env.contact(f"{x}@example.com") for x in "abc")
+    for contact in (a, b, c):
+        tag(env, contact.id, "t")
+    env.tick()  # all three now wait on the timer
+    stats = stats_service.campaign_stats(env.session, camp.id)
+    assert stats["g"]["satisfied"] == 3
+    assert stats["s"]["waiting"] == 3 and stats["s"]["active"] == 0
+    run_b, run_c = env.runs(b)[0], env.runs(c)[0]
+    sequence_history.set_run_status(env.session, ADMIN, run_b.id, "stopped")
+    sequence_history.set_run_status(env.session, ADMIN, run_c.id, "paused")
+    env.clock.advance(hours=2)
+    stats = stats_service.campaign_stats(env.session, camp.id)
+    assert (
+        stats["s"]["active"],
+        stats["s"]["waiting"],
+        stats["s"]["paused"],
+        stats["s"]["stopped"],
+    ) == (1, 0, 1, 1)
+    env.tick()
+    stats = stats_service.campaign_stats(env.session, camp.id)
+    assert stats["s"]["completed"] == 1 and stats["s"]["active"] == 0
+
+
+def test_run_pause_resume_stop(env: Env) -> None:
+    env.publish(
+        graph(
+            [
+                goal("g", "tag_applied", tag="t"),
+                seq("s", step("w", "delay", amount=1, unit="hours"), note("n")),
+            ],
+            "g>s",
+        )
+    )
+    c = env.contact()
+    tag(env, c.id, "t")
+    env.tick()
+    run = env.runs(c)[0]
+    rep = Actor(user_id=env.ids["rep1"], role="rep")
+    marketer = Actor(user_id=env.ids["marketer"], role="marketer")
+    with pytest.raises(Forbidden):
+        sequence_history.set_run_status(env.session, marketer, run.id, "paused")
+    with pytest.raises(NotFound):  # the rep sees none of this contact's opportunities yet
+        sequence_history.set_run_status(env.session, rep, run.id, "paused")
+    env.opportunity(c, "Prospect", owner=env.session.get(User, env.ids["rep1"]))
+    sequence_history.set_run_status(env.session, rep, run.id, "paused")
+    env.clock.advance(hours=2)
+    assert env.tick() == 0  # a paused run is not claimed when due
+    sequence_history.set_run_status(env.session, rep, run.id, "active")
+    assert env.tick() == 1
+    assert env.runs(c)[0].status == "completed"
+    with pytest.raises(Conflict) as info:
+        sequence_history.set_run_status(env.session, rep, run.id, "stopped")
+    assert info.value.code == "run_finished"
+
+
+def test_stopped_run_is_final(env: Env) -> None:
+    env.publish(graph([goal("g", "tag_applied", tag="t"), seq("s", wait("w12"), note("n"))], "g>s"))
+    c = env.contact()
+    tag(env, c.id, "t")
+    env.tick()
+    run = env.runs(c)[0]
+    sequence_history.set_run_status(env.session, ADMIN, run.id, "stopped")
+    assert run.status == "stopped" and run.stop_reason == "stopped by hand"
+    for target in ("active", "paused"):
+        with pytest.raises(Conflict):
+            sequence_history.set_run_status(env.session, ADMIN, run.id, target)
+
+
+def test_contact_sequences_history(env: Env) -> None:
+    camp = env.publish(
+        graph(
+            [goal("g", "tag_applied", tag="t"), seq("s", wait("w13"), note("n"), name="Nurture")],
+            "g>s",
+        ),
+        "Welcome",
+    )
+    c = env.contact()
+    tag(env, c.id, "t")
+    env.tick()
+    [row] = sequence_history.contact_sequences(env.session, c.id)
+    assert row["campaign_id"] == camp.id and row["campaign_name"] == "Welcome"
+    assert (row["node_id"], row["name"], row["status"]) == ("s", "Nurture", "active")
+    assert row["current_step"] == "n"
+    assert row["next_due_at"] == (env.clock.now() + timedelta(days=1)).isoformat()
+    assert row["ended_at"] is None and row["last_error"] is None and row["stop_reason"] is None
+
+
+# --- overdue opportunities -----------------------------------------------------------------------
+
+
+def test_check_overdue_once_per_stage_entry(env: Env) -> None:
+    env.publish(
+        graph(
+            [
+                goal("g", "stage_overdue", "Stuck in Prospect", stage_id=env.stage("Prospect")),
+                seq("s", note("n", "nudge")),
+            ],
+            "g>s",
+        ),
+        allow_reentry=True,
+    )
+    c = env.contact()
+    opp = env.opportunity(c, "Prospect")  # target 7 days
+    env.clock.advance(days=6)
+    assert record_overdue(env.session) == 0
+    env.clock.advance(days=2)
+    assert record_overdue(env.session) == 1
+    assert record_overdue(env.session) == 0  # once per stage entry
+    env.tick()
+    assert env.statuses(c) == {"s": "completed"}
+    env.move(opp, "Qualified")
+    env.move(opp, "Prospect")
+    assert record_overdue(env.session) == 0
+    env.clock.advance(days=8)
+    assert record_overdue(env.session) == 1  # a new entry into the stage
+
+
+def test_handle_event_ignores_events_without_contact_or_match(env: Env) -> None:
+    env.publish(graph([goal("g", "tag_applied", tag="t"), seq("s", note("n"))], "g>s"))
+    events.record(env.session, events.Reported(kind="api_event", fields={"name": "x"}, contact_id=None))
+    events.record(env.session, events.Reported(kind="api_event", fields={"name": "nothing listens"},
+                                               contact_id=env.contact().id))
+    assert env.session.scalar(select(func.count()).select_from(SequenceRun)) == 0
+
+
+def test_hand_made_opportunity_event_keeps_source_user(env: Env) -> None:
+    c = env.contact()
+    opp = create_opportunity(
+        env.session,
+        ADMIN,
+        title="x",
+        contact_id=c.id,
+        pipeline_id=env.ids["sales"],
+        stage_id=env.stage("Qualified"),
+    )
+    assert opp.created_source == "user"
+
+
+def test_compiled_cache_is_per_database(env: Env, template_db: Path, tmp_path: Path) -> None:
+    env.publish(graph([goal("g", "tag_applied", tag="t"), seq("s", note("n", "first db"))], "g>s"))
+    tag(env, env.contact().id, "t")
+    env.tick()
+    # A second database in the same process, whose version 1 is another graph.
+    other_path = tmp_path / "other.db"
+    shutil.copy(template_db, other_path)
+    other_db = make_engine(f"sqlite:///{other_path}")
+    with make_session_factory(other_db)() as other:
+        ensure_tag(other, "t")
+        draft = graph([goal("g", "tag_applied", tag="t"), seq("x", note("m", "second db"))], "g>x")
+        campaign = campaigns.create_campaign(other, ADMIN, "Other", draft)
+        campaigns.publish(other, ADMIN, campaign.id)
+        contact = create_contact(other, ADMIN, "b@example.com")
+        apply_tag(other, ADMIN, contact.id, "t")
+        assert [r.node_id for r in other.scalars(select(SequenceRun))] == ["x"]
+        other.commit()
+    other_db.dispose()
+
+
+def test_failed_run_on_removed_sequence_is_stopped_by_republish(env: Env) -> None:
+    """A failed run whose sequence a new version removes is stopped, so a retry cannot run old steps."""
+    camp = env.publish(graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w9"), note("a")),
+                              seq("s2", wait("w10"), note("b"))], "g>s1", "g>s2"))
+    c = env.contact()
+    tag(env, c.id, "t")
+    env.tick()
+    failed = next(r for r in env.runs(c) if r.node_id == "s2")
+    kept = next(r for r in env.runs(c) if r.node_id == "s1")
+    failed.status = kept.status = "failed"
+    env.session.commit()
+    campaigns.save_draft(env.session, ADMIN, camp.id,
+                         graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w11"), note("a"))], "g>s1"))
+    result = campaigns.publish(env.session, ADMIN, camp.id)
+    assert result["migration"]["stopped_by_node"] == {"s2": 1}
+    assert failed.status == "stopped" and "removed in version 2" in (failed.stop_reason or "")
+    assert kept.status == "failed" and kept.version_id == camp.live_version_id
