@@ -55,6 +55,7 @@ from models.db import make_session_factory  # noqa: E402
 from models.db import transaction  # noqa: E402
 from models.db import upgrade  # noqa: E402
 from runtime import campaigns  # noqa: E402
+from runtime import publishing  # noqa: E402
 from runtime.config import RuntimeConfig  # noqa: E402
 from runtime.execution import step_loop  # noqa: E402
 
@@ -144,7 +145,7 @@ def bench_steps(n: int, batch_size: int, profile: bool, workdir: Path) -> None:
             contacts.ensure_tag(session, tag)
     with transaction(factory) as session:
         campaign = campaigns.create_campaign(session, ADMIN, "Bench", graph_a())
-        campaigns.publish(session, ADMIN, campaign.id)
+        publishing.publish(session, ADMIN, campaign.id)
 
     t0 = time.perf_counter()
     chunk = 5000

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 from models import Pipeline
 from models.access import Actor
 from runtime import campaigns
+from runtime import publishing
 from runtime.graphs.graph import graph_to_json
-from runtime.graphs.graph import layout_graph
 from runtime.graphs.graph import parse_graph
+from runtime.graphs.layout import layout_graph
 
 
 def _stage(pipeline: Pipeline, name: str) -> int:
@@ -80,5 +81,5 @@ def demo_graph(sales: Pipeline, fulfil: Pipeline) -> dict[str, Any]:
 def seed_demo_campaign(session: Session, actor: Actor, sales: Pipeline, fulfil: Pipeline) -> None:
     """Create and publish the demo campaign."""
     campaign = campaigns.create_campaign(session, actor, "Sales follow-up", demo_graph(sales, fulfil))
-    campaigns.publish(session, actor, campaign.id)
+    publishing.publish(session, actor, campaign.id)
     campaigns.create_campaign(session, actor, "Re-engagement (draft)")

@@ -14,8 +14,9 @@ from builder.db import commit
 from builder.db import get_session
 from models.access import Actor
 from runtime import campaigns as campaign_service
+from runtime import publishing
 from runtime.graphs.graph import graph_to_json
-from runtime.graphs.graph import layout_graph
+from runtime.graphs.layout import layout_graph
 
 bp = Blueprint("api_campaigns", __name__, url_prefix="/api/v1")
 
@@ -114,7 +115,7 @@ def validate_campaign(actor: Actor, campaign_id: int) -> Any:
 @route(bp, "/campaigns/<int:campaign_id>/publish", ("POST",), query=PublishQuery)
 def publish(actor: Actor, campaign_id: int, query: PublishQuery) -> Any:
     """Publish the draft as a new version (dry_run=1: only the diff); 422 invalid_graph."""
-    result = campaign_service.publish(get_session(), actor, campaign_id, dry_run=query.dry_run)
+    result = publishing.publish(get_session(), actor, campaign_id, dry_run=query.dry_run)
     if not query.dry_run:
         commit()
     return result
@@ -123,19 +124,19 @@ def publish(actor: Actor, campaign_id: int, query: PublishQuery) -> Any:
 @route(bp, "/campaigns/<int:campaign_id>/versions")
 def list_versions(actor: Actor, campaign_id: int) -> Any:
     """Published versions, newest first."""
-    return [_version_json(v) for v in campaign_service.list_versions(get_session(), actor, campaign_id)]
+    return [_version_json(v) for v in publishing.list_versions(get_session(), actor, campaign_id)]
 
 
 @route(bp, "/campaigns/<int:campaign_id>/versions/<int:number>")
 def get_version(actor: Actor, campaign_id: int, number: int) -> Any:
     """One published version with its graph."""
-    return _version_json(campaign_service.get_version(get_session(), actor, campaign_id, number), with_graph=True)
+    return _version_json(publishing.get_version(get_session(), actor, campaign_id, number), with_graph=True)
 
 
 @route(bp, "/campaigns/<int:campaign_id>/versions/<int:number>/rollback", ("POST",))
 def rollback(actor: Actor, campaign_id: int, number: int) -> Any:
     """Publish an earlier version's graph as a new version."""
-    result = campaign_service.rollback(get_session(), actor, campaign_id, number)
+    result = publishing.rollback(get_session(), actor, campaign_id, number)
     commit()
     return result
 
@@ -144,7 +145,7 @@ def rollback(actor: Actor, campaign_id: int, number: int) -> Any:
 def pause(actor: Actor, campaign_id: int) -> Any:
     """Pause: no new enrollments, due runs wait."""
     session = get_session()
-    campaign = campaign_service.set_paused(session, actor, campaign_id, True)
+    campaign = publishing.set_paused(session, actor, campaign_id, True)
     commit()
     return campaign_service.summary(session, campaign)
 
@@ -153,7 +154,7 @@ def pause(actor: Actor, campaign_id: int) -> Any:
 def resume(actor: Actor, campaign_id: int) -> Any:
     """Resume a paused campaign."""
     session = get_session()
-    campaign = campaign_service.set_paused(session, actor, campaign_id, False)
+    campaign = publishing.set_paused(session, actor, campaign_id, False)
     commit()
     return campaign_service.summary(session, campaign)
 

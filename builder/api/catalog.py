@@ -12,7 +12,7 @@ from builder.api.base import Body
 from builder.api.base import route
 from builder.db import get_session
 from models.access import Actor
-from runtime import campaigns as campaign_service
+from runtime import references
 from runtime.graphs.catalog import catalog_json
 
 bp = Blueprint("api_catalog", __name__, url_prefix="/api/v1")
@@ -48,4 +48,4 @@ class SummariesOut(BaseModel):
 def summaries(actor: Actor, body: SummariesBody) -> Any:
     """One-line summaries of goal and step configs, with stage, pipeline and user names."""
     items = [item.model_dump() for item in body.items]
-    return {"summaries": campaign_service.summarize(get_session(), actor, items)}
+    return {"summaries": references.summarize(get_session(), actor, items)}

@@ -24,9 +24,10 @@ from urllib.parse import urlsplit
 import requests
 
 from runtime.config import RuntimeConfig
-from runtime.delivery import Claimed
-from runtime.delivery import PermanentError
-from runtime.delivery import TransientError
+from runtime.delivery.base import Claimed
+from runtime.delivery.base import PermanentError
+from runtime.delivery.base import TransientError
+from runtime.delivery.base import register_transport
 
 USER_AGENT = "Stagecraft-outbox/0.1"
 
@@ -170,3 +171,6 @@ class HttpTransport:
     def open(self, config: RuntimeConfig) -> HttpSender:
         """A pooled session for one relay pass."""
         return HttpSender(config)
+
+
+register_transport(HttpTransport())

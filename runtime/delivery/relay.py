@@ -36,11 +36,11 @@ from models import OutboxMessage
 from models import clock
 from models import events
 from runtime.config import RuntimeConfig
-from runtime.delivery import TRANSPORTS
-from runtime.delivery import Claimed
-from runtime.delivery import PermanentError
-from runtime.delivery import Sender
-from runtime.delivery import TransientError
+from runtime.delivery.base import TRANSPORTS
+from runtime.delivery.base import Claimed
+from runtime.delivery.base import PermanentError
+from runtime.delivery.base import Sender
+from runtime.delivery.base import TransientError
 from runtime.faults import maybe_crash
 from runtime.notices import OutboxChanged
 

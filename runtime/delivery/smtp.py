@@ -23,9 +23,10 @@ from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 from runtime.config import RuntimeConfig
-from runtime.delivery import Claimed
-from runtime.delivery import PermanentError
-from runtime.delivery import TransientError
+from runtime.delivery.base import Claimed
+from runtime.delivery.base import PermanentError
+from runtime.delivery.base import TransientError
+from runtime.delivery.base import register_transport
 
 HELD_NOTE = "held: no SMTP server configured (STAGECRAFT_SMTP_URL is empty); kept in the outbox"
 
@@ -212,3 +213,6 @@ class SmtpTransport:
     def open(self, config: RuntimeConfig) -> SmtpSender:
         """A lazily connecting SMTP link for one relay pass."""
         return SmtpSender(config)
+
+
+register_transport(SmtpTransport())

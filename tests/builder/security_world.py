@@ -33,6 +33,7 @@ from models import tasks as task_service
 from models import users as user_service
 from models.access import Actor
 from runtime import campaigns as campaign_service
+from runtime import publishing
 
 PASSWORDS = {
     "admin": "admin-secret-pw-1", "marketer": "marketer-secret-pw-1",
@@ -141,7 +142,7 @@ def build_world(tmp: Path, **config: Any) -> World:
         contact_service.ensure_tag(s, "vip")
         campaign = campaign_service.create_campaign(s, world.actor("marketer"), "Welcome", campaign_graph())
         world.ids["campaign"] = campaign.id
-        campaign_service.publish(s, world.actor("marketer"), campaign.id)
+        publishing.publish(s, world.actor("marketer"), campaign.id)
         contact_service.apply_tag(s, rep_a, contact.id, "vip")
         run = s.scalar(select(SequenceRun).where(SequenceRun.contact_id == contact.id))
         assert run is not None, "the published campaign should have enrolled the tagged contact"

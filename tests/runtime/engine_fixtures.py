@@ -39,6 +39,7 @@ from models.db import make_session_factory
 from models.db import upgrade
 from models.pipelines import create_pipeline
 from runtime import campaigns
+from runtime import publishing
 from runtime.config import RuntimeConfig
 from runtime.execution import cache
 from runtime.execution.step_loop import run_due
@@ -183,7 +184,7 @@ class Env:
         else:
             campaigns.save_draft(self.session, ADMIN, campaign_id, data)
             campaign = t.cast(Campaign, self.session.get(Campaign, campaign_id))
-        campaigns.publish(self.session, ADMIN, campaign.id)
+        publishing.publish(self.session, ADMIN, campaign.id)
         self.session.flush()
         return campaign
 

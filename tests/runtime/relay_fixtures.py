@@ -34,6 +34,7 @@ from models.db import make_session_factory
 from models.db import transaction
 from models.db import upgrade
 from runtime import campaigns
+from runtime import publishing
 
 ADMIN = Actor(user_id=None, role="admin")
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -263,7 +264,7 @@ def publish_campaign(
             contacts.ensure_tag(session, tag)
     with transaction(factory) as session:
         campaign = campaigns.create_campaign(session, ADMIN, name, graph)
-        campaigns.publish(session, ADMIN, campaign.id)
+        publishing.publish(session, ADMIN, campaign.id)
         return campaign.id
 
 

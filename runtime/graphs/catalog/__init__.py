@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import typing as t
 
-from runtime.graphs.catalog import goals as goals  # noqa: F401 - registers goal types
-from runtime.graphs.catalog import steps as steps  # noqa: F401 - registers step types
+# Importing the type modules registers their classes (the palette groups them by `group`).
+from runtime.graphs.catalog import channel_steps as channel_steps  # noqa: F401
+from runtime.graphs.catalog import contact_steps as contact_steps  # noqa: F401
+from runtime.graphs.catalog import crm_steps as crm_steps  # noqa: F401
+from runtime.graphs.catalog import goals as goals  # noqa: F401
+from runtime.graphs.catalog import timer_steps as timer_steps  # noqa: F401
 from runtime.graphs.catalog.base import GOAL_TYPES
-from runtime.graphs.catalog.base import NO_NAMES
 from runtime.graphs.catalog.base import STEP_TYPES
 from runtime.graphs.catalog.base import ActionStep
 from runtime.graphs.catalog.base import EventKey
 from runtime.graphs.catalog.base import GoalType
 from runtime.graphs.catalog.base import InboundEvent
-from runtime.graphs.catalog.base import Issue
-from runtime.graphs.catalog.base import Names
 from runtime.graphs.catalog.base import NodeType
-from runtime.graphs.catalog.base import Refs
-from runtime.graphs.catalog.base import StepContext
 from runtime.graphs.catalog.base import StepType
 from runtime.graphs.catalog.base import TimerStep
 from runtime.graphs.catalog.base import event_keys
@@ -33,6 +32,11 @@ from runtime.graphs.catalog.base import register_goal
 from runtime.graphs.catalog.base import register_step
 from runtime.graphs.catalog.base import step_type
 from runtime.graphs.catalog.base import unregister
+from runtime.graphs.catalog.issues import Issue
+from runtime.graphs.catalog.ports import NO_NAMES
+from runtime.graphs.catalog.ports import Names
+from runtime.graphs.catalog.ports import Refs
+from runtime.graphs.catalog.ports import StepContext
 from runtime.graphs.merge import merge_fields_json
 
 

@@ -18,20 +18,20 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 from pydantic import Field
 
-from runtime.graphs.catalog.base import NO_NAMES
-from runtime.graphs.catalog.base import ConfigModel
 from runtime.graphs.catalog.base import EventKey
 from runtime.graphs.catalog.base import GoalType
 from runtime.graphs.catalog.base import InboundEvent
-from runtime.graphs.catalog.base import Issue
-from runtime.graphs.catalog.base import Names
-from runtime.graphs.catalog.base import Refs
-from runtime.graphs.catalog.base import pipeline_issues
 from runtime.graphs.catalog.base import register_goal
-from runtime.graphs.catalog.base import short
-from runtime.graphs.catalog.base import stage_issues
-from runtime.graphs.catalog.base import stage_label
-from runtime.graphs.catalog.base import tag_issues
+from runtime.graphs.catalog.fields import ConfigModel
+from runtime.graphs.catalog.issues import Issue
+from runtime.graphs.catalog.issues import pipeline_issues
+from runtime.graphs.catalog.issues import stage_issues
+from runtime.graphs.catalog.issues import tag_issues
+from runtime.graphs.catalog.labels import short
+from runtime.graphs.catalog.labels import stage_label
+from runtime.graphs.catalog.ports import NO_NAMES
+from runtime.graphs.catalog.ports import Names
+from runtime.graphs.catalog.ports import Refs
 
 Cfg = Mapping[str, t.Any] | BaseModel
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from models import OutboxMessage
 from models.db import transaction
 from runtime.config import RuntimeConfig
-from runtime.delivery import PermanentError
-from runtime.delivery import TransientError
+from runtime.delivery.base import PermanentError
+from runtime.delivery.base import TransientError
 from runtime.delivery import relay as delivery
 from runtime.delivery import smtp
 from runtime.delivery.http import RefusedDestination

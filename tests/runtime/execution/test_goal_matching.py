@@ -29,6 +29,7 @@ from models.errors import NotFound
 from models.opportunities import create_opportunity
 from models.overdue import record_overdue
 from runtime import campaigns
+from runtime import publishing
 from runtime import sequence_history
 from runtime import stats as stats_service
 from runtime.execution import migration
@@ -427,13 +428,13 @@ def test_paused_campaign_accepts_no_enrollment_and_runs_wait(env: Env) -> None:
     early, late = env.contact("early@example.com"), env.contact("late@example.com")
     tag(env, early.id, "t")
     env.tick()
-    campaigns.set_paused(env.session, ADMIN, camp.id, True)
+    publishing.set_paused(env.session, ADMIN, camp.id, True)
     tag(env, late.id, "t")
     env.clock.advance(hours=2)
     assert env.tick() == 0
     assert env.statuses(late) == {}
     assert env.statuses(early) == {"s": "active"}
-    campaigns.set_paused(env.session, ADMIN, camp.id, False)
+    publishing.set_paused(env.session, ADMIN, camp.id, False)
     assert env.tick() == 1
     assert env.statuses(early) == {"s": "completed"}
 
@@ -538,7 +539,7 @@ def test_migrate_runs_reports_counts(env: Env) -> None:
         camp.id,
         graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w11"), note("a"))], "g>s1"),
     )
-    result = campaigns.publish(env.session, ADMIN, camp.id)
+    result = publishing.publish(env.session, ADMIN, camp.id)
     assert result["migration"]["moved"] == 3
     assert result["migration"]["stopped"] == 3
     assert result["migration"]["stopped_by_node"] == {"s2": 3}
@@ -729,7 +730,7 @@ def test_compiled_cache_is_per_database(env: Env, template_db: Path, tmp_path: P
         ensure_tag(other, "t")
         draft = graph([goal("g", "tag_applied", tag="t"), seq("x", note("m", "second db"))], "g>x")
         campaign = campaigns.create_campaign(other, ADMIN, "Other", draft)
-        campaigns.publish(other, ADMIN, campaign.id)
+        publishing.publish(other, ADMIN, campaign.id)
         contact = create_contact(other, ADMIN, "b@example.com")
         apply_tag(other, ADMIN, contact.id, "t")
         assert [r.node_id for r in other.scalars(select(SequenceRun))] == ["x"]
@@ -750,7 +751,7 @@ def test_failed_run_on_removed_sequence_is_stopped_by_republish(env: Env) -> Non
     env.session.commit()
     campaigns.save_draft(env.session, ADMIN, camp.id,
                          graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w11"), note("a"))], "g>s1"))
-    result = campaigns.publish(env.session, ADMIN, camp.id)
+    result = publishing.publish(env.session, ADMIN, camp.id)
     assert result["migration"]["stopped_by_node"] == {"s2": 1}
     assert failed.status == "stopped" and "removed in version 2" in (failed.stop_reason or "")
     assert kept.status == "failed" and kept.version_id == camp.live_version_id

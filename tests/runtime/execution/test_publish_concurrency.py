@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import CampaignVersion
-from runtime import campaigns
+from runtime import publishing
 from tests.runtime.engine_fixtures import *  # noqa: F403
 from tests.runtime.engine_fixtures import ADMIN
 from tests.runtime.engine_fixtures import Env
@@ -32,7 +32,7 @@ def test_concurrent_publishes_take_distinct_version_numbers(pg_env: Env) -> None
         with pg_env.factory() as session:
             try:
                 barrier.wait(timeout=10)
-                campaigns.publish(session, ADMIN, camp.id)
+                publishing.publish(session, ADMIN, camp.id)
                 session.commit()
             except BaseException as exc:  # collected and asserted below
                 errors.append(exc)

@@ -17,9 +17,9 @@ from runtime.graphs.graph import NoteNode
 from runtime.graphs.graph import SequenceNode
 from runtime.graphs.graph import from_networkx
 from runtime.graphs.graph import graph_to_json
-from runtime.graphs.graph import layout_graph
 from runtime.graphs.graph import parse_graph
 from runtime.graphs.graph import to_networkx
+from runtime.graphs.layout import layout_graph
 
 DESIGN_EXAMPLE: dict[str, t.Any] = {
     "nodes": [

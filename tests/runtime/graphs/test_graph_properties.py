@@ -15,9 +15,9 @@ from runtime.graphs.compiler import compile_graph
 from runtime.graphs.graph import flow_digraph
 from runtime.graphs.graph import from_networkx
 from runtime.graphs.graph import graph_to_json
-from runtime.graphs.graph import layout_graph
 from runtime.graphs.graph import parse_graph
 from runtime.graphs.graph import to_networkx
+from runtime.graphs.layout import layout_graph
 from runtime.graphs.validation import StaticRefs
 from runtime.graphs.validation import validate
 
