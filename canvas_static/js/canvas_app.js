@@ -1,6 +1,6 @@
 // The campaign canvas page: the shared state and helpers every canvas module works on
 // (`ctx`), the modules composed over it (js/canvas/*.js: autosave, undo, edits, palette,
-// panel, publish, campaign, live), loading the campaign, and the mount.
+// panel, publish, campaign, live, summaries), loading the campaign, and the mount.
 // Vue Flow is reached only through Stagecraft.flow (flow_adapter.js). User strings render as text only.
 (function () {
   "use strict";
@@ -76,13 +76,13 @@
     setup() {
       const ctx = createContext();
       for (const use of [C.useAutosave, C.useUndo, C.useEdits, C.usePalette, C.usePanel, C.usePublish, C.useCampaign,
-                         C.useLive]) Object.assign(ctx, use(ctx));
+                         C.useLive, C.useSummaries]) Object.assign(ctx, use(ctx));
       const { state, graph, canvasApi, readOnly } = ctx;
 
       // ---- what the node components read (provided, not passed through Vue Flow)
       Vue.provide("canvas", Vue.reactive({
         catalog: Vue.toRef(state, "catalog"), lookups: Vue.toRef(state, "lookups"), stats: Vue.toRef(state, "stats"),
-        editingId: Vue.toRef(state, "editingId"), readOnly, goalTypes: ctx.goalTypes,
+        editingId: Vue.toRef(state, "editingId"), summaries: ctx.summaries, readOnly, goalTypes: ctx.goalTypes,
         stepTypes: ctx.stepTypes, issuesByNode: ctx.issuesByNode, issuesByStep: ctx.issuesByStep, hasIncoming: ctx.hasIncoming,
         finishRename: ctx.finishRename, focusNode: ctx.focusNode,
       }));
@@ -102,6 +102,7 @@
           graph.edges = (draft.edges || []).map(G.normEdge);
           if (draft.ui) graph.ui = G.clone(draft.ui);
           ctx.history.reset(ctx.snapshot());
+          ctx.loadSummaries();
           state.loading = false;
           await Vue.nextTick();
           canvasApi.load(graph.nodes.map(G.toFlowNode), graph.edges.map(G.toFlowEdge));

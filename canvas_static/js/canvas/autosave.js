@@ -24,6 +24,7 @@
       if (state.save !== "retrying") state.save = "pending";
       clearTimeout(saveTimer);
       saveTimer = setTimeout(saveNow, SAVE_DELAY);
+      ctx.refreshSummaries();  // a config may have changed: the server re-summarises it
     }
     function commit() {
       if (history.push(ctx.snapshot())) touch();

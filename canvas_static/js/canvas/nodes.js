@@ -1,10 +1,10 @@
 // The canvas's node components (goal, sequence, note). They read what they show from the
-// injected `canvas` object (catalog types, lookups, validation issues, live counts) and
-// render user strings through text interpolation only.
+// injected `canvas` object (catalog types, validation issues, live counts, the server's
+// config summaries) and render user strings through text interpolation only.
 (function () {
   "use strict";
   const S = window.Stagecraft;
-  const { ScIcon, flow, forms } = S;
+  const { ScIcon, flow } = S;
 
   const NodeMixin = {
     components: { ScIcon, FlowHandle: flow.FlowHandle },
@@ -39,11 +39,12 @@
     },
   };
 
+  // The summary line of a goal: the server's text (undefined until its first reply).
   const GoalNode = {
     name: "GoalNode", mixins: [NodeMixin],
     computed: {
       spec() { return this.canvas.goalTypes[this.data.type] || { label: this.data.type, icon: "flag" }; },
-      summary() { return forms.summarize(this.data.type, this.data.config, this.canvas.lookups); },
+      summary() { return this.canvas.summaries[this.id]; },
       entry() { return !this.canvas.hasIncoming[this.id]; },
     },
     template: `
@@ -58,7 +59,7 @@
             <input v-if="editing" class="sc-rename nodrag nowheel" :value="data.name" :ref="focusInput" aria-label="Node name"
                    @keydown.enter.prevent="commitRename" @keydown.esc.prevent="cancelRename" @blur="commitRename" />
             <div v-else class="sc-node-name" :title="data.name">{{ data.name || spec.label }}</div>
-            <div class="sc-node-summary" :class="{ missing: !summary }">{{ summary || 'Not configured yet' }}</div>
+            <div class="sc-node-summary" :class="{ missing: summary === '', loading: summary === undefined }">{{ summary === undefined ? '…' : summary || 'Not configured yet' }}</div>
           </div>
         </div>
         <button v-if="issues.length" type="button" class="sc-badge nodrag" :class="errorCount ? 'error' : 'warning'"
@@ -70,6 +71,7 @@
       </div>`,
   };
 
+  // The summary line of a sequence: its first step's server text, else that step's label.
   const SequenceNode = {
     name: "SequenceNode", mixins: [NodeMixin],
     computed: {
@@ -82,7 +84,7 @@
       summary() {
         if (!this.steps.length) return "";
         const first = this.steps[0];
-        return forms.summarize(first.type, first.config, this.canvas.lookups) || (this.canvas.stepTypes[first.type] || {}).label || first.type;
+        return this.canvas.summaries[first.id] || (this.canvas.stepTypes[first.type] || {}).label || first.type;
       },
     },
     template: `

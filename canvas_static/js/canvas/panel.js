@@ -71,7 +71,8 @@
     }
     function newStepDragStart(ev, type) { ev.dataTransfer.setData(NEW_STEP, type); ev.dataTransfer.effectAllowed = "copy"; }
 
-    const stepSummary = (s) => S.forms.summarize(s.type, s.config, state.lookups);
+    // The server's summary of a step: undefined until known, "" when not configured.
+    const stepSummary = (s) => ctx.summaries[s.id];
     const stepIssues = (s) => issuesByStep.value[s.id] || [];
     const hasMerge = (s) => (stepTypes.value[s.type]?.fields || []).some((f) => f.widget === "merge_text");
 
