@@ -2,12 +2,9 @@
 // (`ctx`), the modules composed over it (js/canvas/*.js: autosave, undo, edits, palette,
 // panel, publish, campaign, live, summaries), loading the campaign, and the mount.
 // Vue Flow is reached only through Stagecraft.flow (flow_adapter.js). User strings render as text only.
-(function () {
-  "use strict";
+"use strict";
+Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHistory, canvas: C }) => {
   const Vue = window.Vue;
-  const { api, ScIcon, flow, forms, createHistory, canvas: C } = window.Stagecraft;
-  const mount = document.getElementById("canvas-app");
-  if (!mount) return;
   const CID = Number(mount.dataset.campaignId);
   const FLOW_ID = `campaign-${CID}`;
   const G = C.graph;
@@ -149,4 +146,4 @@
   };
 
   Vue.createApp(App).mount(mount);
-})();
+});

@@ -1,13 +1,8 @@
 // The contact record: name, email, custom fields, tags, opportunities and follow-up sequences.
 // Every value renders as text (Stagecraft.el, never innerHTML).
-(function () {
-  "use strict";
-  const S = window.Stagecraft;
-  const { api, el, money, ws } = S;
-  const root = document.getElementById("contact");
-  if (!root) return;
+"use strict";
+Stagecraft.page("contact", ({ root, $, api, el, money, ws }) => {
   const contactId = Number(root.dataset.contactId);
-  const $ = (id) => document.getElementById(id);
   const state = { users: new Map() };
 
   const userName = (id) => { const u = state.users.get(id); return u ? (u.name || u.username) : (id ? `User #${id}` : "Unassigned"); };
@@ -136,4 +131,4 @@
   }
 
   init();
-})();
+});

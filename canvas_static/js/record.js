@@ -1,13 +1,8 @@
 // The opportunity record (Keap's tabs): General, Products, Custom fields, Sharing on top;
 // Tasks & notes, Sales history, Follow-up sequences below.  Every value renders as text.
-(function () {
-  "use strict";
-  const S = window.Stagecraft;
-  const { api, el, money, ws } = S;
-  const root = document.getElementById("record");
-  if (!root) return;
+"use strict";
+Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
   const oppId = Number(root.dataset.opportunityId);
-  const $ = (id) => document.getElementById(id);
 
   const state = { rec: null, stages: [], users: new Map(), userList: [], teams: new Map(), generalDirty: false, fieldsDirty: false,
                   filledGeneral: null };
@@ -31,7 +26,7 @@
       ws.showError($("record-error"), "Could not load this opportunity: " + ws.describe(err));
       return;
     }
-    S.live({ rooms: [`opportunity:${oppId}`], events: { opportunity_changed: true }, resync: reload });
+    live({ rooms: [`opportunity:${oppId}`], events: { opportunity_changed: true }, resync: reload });
   }
 
   async function reload() {
@@ -475,4 +470,4 @@
   }
 
   init();
-})();
+});
