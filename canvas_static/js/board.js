@@ -252,45 +252,28 @@ Stagecraft.page("board", ({ root, $, api, el, money, me, ws, live }) => {
     dialogItems.replaceChildren(...items.map((item) => {
       const box = el("input", { type: "checkbox", "data-item-id": item.id });
       const note = el("span", { class: "field-error", hidden: true });
-      box.addEventListener("change", async () => {
-        box.disabled = true;
-        ws.showError(note, "");
-        try {
-          await api("PUT", `/opportunities/${opp.id}/checklist/${item.id}`, { done: box.checked });
-        } catch (err) {
-          box.checked = !box.checked;
-          ws.showError(note, ws.describe(err));
-        } finally {
-          box.disabled = false;
-        }
-      });
+      box.addEventListener("change", () => ws.act(box, note, () => api("PUT", `/opportunities/${opp.id}/checklist/${item.id}`, { done: box.checked }),
+        { onError: (err) => { box.checked = !box.checked; ws.showError(note, err); } }));
       return el("li", {}, el("label", { class: "check-item" }, box, el("span", {}, item.text),
         el("span", { class: "req-mark" }, "Required")), note);
     }));
   }
 
-  retryButton.addEventListener("click", async () => {
+  retryButton.addEventListener("click", () => {
     if (!pendingMove) return;
     const { opp, stageId } = pendingMove;
-    retryButton.disabled = true;
-    ws.showError(dialogError, "");
-    try {
+    ws.act(retryButton, dialogError, async () => {
       await api("PATCH", `/opportunities/${opp.id}`, { stage_id: stageId });
       pendingMove = null;
       dialog.close();
       announcer.textContent = `Moved ${opp.title} to ${stageName(stageId)}.`;
       await load();
-    } catch (err) {
-      if (err.code === "checklist_incomplete") {
-        const items = (err.details && err.details.items) || [];
-        renderDialogItems(opp, items);
-        ws.showError(dialogError, `Still to do: ${items.map((i) => i.text).join("; ")}`);
-      } else {
-        ws.showError(dialogError, ws.describe(err));
-      }
-    } finally {
-      retryButton.disabled = false;
-    }
+    }, { onError: (err) => {
+      if (err.code !== "checklist_incomplete") { ws.showError(dialogError, err); return; }
+      const items = (err.details && err.details.items) || [];
+      renderDialogItems(opp, items);
+      ws.showError(dialogError, `Still to do: ${items.map((i) => i.text).join("; ")}`);
+    } });
   });
   $("checklist-cancel").addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
