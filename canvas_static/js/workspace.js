@@ -87,7 +87,7 @@
     return { list: users, byId: new Map(users.map((u) => [u.id, u])) };
   }
 
-  // Accessible tabs: click or arrow keys switch; the selected tab is remembered in the URL hash.
+  // Accessible tabs: click, arrow keys, Home or End switch; `onShow(tabId)` hears each switch.
   function tabs(group, onShow) {
     const list = group.querySelector('[role="tablist"]');
     const all = [...list.querySelectorAll('[role="tab"]')];
