@@ -1,11 +1,7 @@
 // Account pages: "My account" (password, API tokens), admin "Users" and "Audit log".
 // Every value is rendered as text through Stagecraft.el; nothing is parsed as HTML.
-(function () {
-  "use strict";
-  const { api, el } = window.Stagecraft;
-  const root = document.getElementById("account-page");
-  if (!root) return;
-  const $ = (id) => document.getElementById(id);
+"use strict";
+Stagecraft.page("account-page", ({ root, $, api, el }) => {
   const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
   const message = (err) => (err && err.details && err.details.errors && err.details.errors.length
     ? err.details.errors.map((e) => `${e.field}: ${e.message}`).join("; ") : (err && err.message) || String(err));
@@ -194,4 +190,4 @@
     const box = root.querySelector(".form-error") || root;
     box.textContent = "Could not load: " + message(err);
   });
-})();
+});

@@ -1,4 +1,5 @@
-// Shared browser helpers: JSON fetch with the CSRF header, and text-only DOM building.
+// Shared browser helpers: JSON fetch with the CSRF header, text-only DOM building, and
+// Stagecraft.page(), the one opening every page script shares.
 (function () {
   "use strict";
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
@@ -43,8 +44,17 @@
     return node;
   }
 
+  // Stagecraft.page(rootId, init): run a page script's `init` when its root element is on
+  // the page (scripts load at the end of <body>, so the DOM is there). `init` receives the
+  // Stagecraft helpers (api, el, money, me, ws, live, …) plus `root` and `$` (getElementById).
+  function page(rootId, init) {
+    const root = document.getElementById(rootId);
+    if (!root) return;
+    init({ ...window.Stagecraft, root, $: (id) => document.getElementById(id) });
+  }
+
   window.Stagecraft = Object.assign(window.Stagecraft || {}, {
-    api, ApiError, el,
+    api, ApiError, el, page,
     me: { id: Number(document.querySelector('meta[name="user-id"]')?.content || 0),
           role: document.querySelector('meta[name="user-role"]')?.content || "" },
     money: (v) => new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", maximumFractionDigits: 0 }).format(v || 0),

@@ -1,25 +1,21 @@
 // Pipeline board: one column per stage (by number), one card per opportunity.
 // Dragging a card to a column (or picking "Move to…") saves the stage through the API;
 // a move blocked by required checklist items opens a dialog to tick them and retry.
-(function () {
-  "use strict";
-  const S = window.Stagecraft;
-  const { api, el, money, ws } = S;
-  const root = document.getElementById("board");
-  if (!root) return;
+"use strict";
+Stagecraft.page("board", ({ root, $, api, el, money, me, ws, live }) => {
   const pipelineId = Number(root.dataset.pipelineId);
-  const columnsEl = document.getElementById("board-columns");
-  const totalsEl = document.getElementById("board-totals");
-  const boardError = document.getElementById("board-error");
-  const ownerSelect = document.getElementById("filter-owner");
-  const overdueBox = document.getElementById("filter-overdue");
-  const searchBox = document.getElementById("filter-q");
+  const columnsEl = $("board-columns");
+  const totalsEl = $("board-totals");
+  const boardError = $("board-error");
+  const ownerSelect = $("filter-owner");
+  const overdueBox = $("filter-overdue");
+  const searchBox = $("filter-q");
   const announcer = el("div", { class: "sr-only", role: "status", "aria-live": "polite" });
   document.body.append(announcer);
 
   const state = {
     stages: [], opps: [], users: new Map(),
-    owner: S.me.role === "rep" ? "mine" : "all", overdue: false, q: "",
+    owner: me.role === "rep" ? "mine" : "all", overdue: false, q: "",
     cardErrors: new Map(),   // opportunity id -> message shown on its card
     dragging: null, reloadWhenDropped: false, loadSeq: 0,
   };
@@ -29,7 +25,7 @@
 
   function query() {
     const params = new URLSearchParams({ pipeline_id: String(pipelineId) });
-    if (state.owner === "mine") params.set("owner_id", String(S.me.id));
+    if (state.owner === "mine") params.set("owner_id", String(me.id));
     else if (state.owner !== "all") params.set("owner_id", state.owner);
     if (state.overdue) params.set("overdue", "true");
     if (state.q) params.set("q", state.q);
@@ -56,7 +52,7 @@
       state.stages = pipeline.stages.slice().sort((a, b) => a.number - b.number);
       state.users = users.byId;
       for (const u of users.list) {
-        if (u.id !== S.me.id && u.active) ownerSelect.append(el("option", { value: String(u.id) }, u.name || u.username));
+        if (u.id !== me.id && u.active) ownerSelect.append(el("option", { value: String(u.id) }, u.name || u.username));
       }
     } catch (err) {
       ws.showError(boardError, "Could not load the pipeline: " + ws.describe(err));
@@ -64,7 +60,7 @@
     }
     renderSkeleton();
     await load();
-    S.live({ rooms: [`pipeline:${pipelineId}`], events: { opportunity_changed: true }, resync: load });
+    live({ rooms: [`pipeline:${pipelineId}`], events: { opportunity_changed: true }, resync: load });
   }
 
   // ---- rendering ---------------------------------------------------------
@@ -234,11 +230,11 @@
 
   // ---- the checklist dialog ------------------------------------------------
 
-  const dialog = document.getElementById("checklist-dialog");
-  const dialogItems = document.getElementById("checklist-dialog-items");
-  const dialogLead = document.getElementById("checklist-dialog-lead");
-  const dialogError = document.getElementById("checklist-dialog-error");
-  const retryButton = document.getElementById("checklist-retry");
+  const dialog = $("checklist-dialog");
+  const dialogItems = $("checklist-dialog-items");
+  const dialogLead = $("checklist-dialog-lead");
+  const dialogError = $("checklist-dialog-error");
+  const retryButton = $("checklist-retry");
   let pendingMove = null;
 
   function openChecklistDialog(opp, stageId, items) {
@@ -256,47 +252,30 @@
     dialogItems.replaceChildren(...items.map((item) => {
       const box = el("input", { type: "checkbox", "data-item-id": item.id });
       const note = el("span", { class: "field-error", hidden: true });
-      box.addEventListener("change", async () => {
-        box.disabled = true;
-        ws.showError(note, "");
-        try {
-          await api("PUT", `/opportunities/${opp.id}/checklist/${item.id}`, { done: box.checked });
-        } catch (err) {
-          box.checked = !box.checked;
-          ws.showError(note, ws.describe(err));
-        } finally {
-          box.disabled = false;
-        }
-      });
+      box.addEventListener("change", () => ws.act(box, note, () => api("PUT", `/opportunities/${opp.id}/checklist/${item.id}`, { done: box.checked }),
+        { onError: (err) => { box.checked = !box.checked; ws.showError(note, err); } }));
       return el("li", {}, el("label", { class: "check-item" }, box, el("span", {}, item.text),
         el("span", { class: "req-mark" }, "Required")), note);
     }));
   }
 
-  retryButton.addEventListener("click", async () => {
+  retryButton.addEventListener("click", () => {
     if (!pendingMove) return;
     const { opp, stageId } = pendingMove;
-    retryButton.disabled = true;
-    ws.showError(dialogError, "");
-    try {
+    ws.act(retryButton, dialogError, async () => {
       await api("PATCH", `/opportunities/${opp.id}`, { stage_id: stageId });
       pendingMove = null;
       dialog.close();
       announcer.textContent = `Moved ${opp.title} to ${stageName(stageId)}.`;
       await load();
-    } catch (err) {
-      if (err.code === "checklist_incomplete") {
-        const items = (err.details && err.details.items) || [];
-        renderDialogItems(opp, items);
-        ws.showError(dialogError, `Still to do: ${items.map((i) => i.text).join("; ")}`);
-      } else {
-        ws.showError(dialogError, ws.describe(err));
-      }
-    } finally {
-      retryButton.disabled = false;
-    }
+    }, { onError: (err) => {
+      if (err.code !== "checklist_incomplete") { ws.showError(dialogError, err); return; }
+      const items = (err.details && err.details.items) || [];
+      renderDialogItems(opp, items);
+      ws.showError(dialogError, `Still to do: ${items.map((i) => i.text).join("; ")}`);
+    } });
   });
-  document.getElementById("checklist-cancel").addEventListener("click", () => dialog.close());
+  $("checklist-cancel").addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
     const opp = pendingMove && pendingMove.opp;
     pendingMove = null;
@@ -318,4 +297,4 @@
   if (picker) picker.addEventListener("change", () => { window.location.href = `/pipelines/${picker.value}`; });
 
   init();
-})();
+});

@@ -1,14 +1,11 @@
 // The campaign list: status, live version, contacts active, last published; create,
 // open, duplicate, archive, import. Built with Stagecraft.el (text nodes only).
-(function () {
-  "use strict";
-  const { api, el } = window.Stagecraft;
-  const root = document.getElementById("campaign-list");
-  if (!root) return;
+"use strict";
+Stagecraft.page("campaign-list", ({ root, $, api, el }) => {
   const canEdit = root.dataset.canEdit === "1";
   const tbody = root.querySelector("#campaigns-table tbody");
-  const errorBox = document.getElementById("list-error");
-  const archived = document.getElementById("show-archived");
+  const errorBox = $("list-error");
+  const archived = $("show-archived");
 
   const showError = (msg) => { errorBox.textContent = msg; errorBox.hidden = !msg; };
   const when = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "");
@@ -58,16 +55,16 @@
   }
 
   if (canEdit) {
-    document.getElementById("new-campaign").addEventListener("submit", async (ev) => {
+    $("new-campaign").addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const input = document.getElementById("new-campaign-name");
+      const input = $("new-campaign-name");
       const name = input.value.trim();
       if (!name) return;
       try { const c = await api("POST", "/campaigns", { name }); window.location.href = `/campaigns/${c.id}`; }
       catch (err) { showError(err.message); }
     });
-    const file = document.getElementById("import-file");
-    document.getElementById("import-campaign").addEventListener("click", () => file.click());
+    const file = $("import-file");
+    $("import-campaign").addEventListener("click", () => file.click());
     file.addEventListener("change", async () => {
       const f = file.files && file.files[0];
       file.value = "";
@@ -81,4 +78,4 @@
     if (archived) archived.addEventListener("change", load);
   }
   load();
-})();
+});

@@ -143,7 +143,7 @@ window.StagecraftCanvasTemplate = `
                 <button type="button" class="step-title" :aria-expanded="state.openStepId === s.id ? 'true' : 'false'"
                         @click="state.openStepId = state.openStepId === s.id ? null : s.id">
                   <b>{{ (stepTypes[s.type] || {}).label || s.type }}</b>
-                  <small :class="{ missing: !stepSummary(s) }">{{ stepSummary(s) || 'Not configured yet' }}</small>
+                  <small class="step-summary" :class="{ missing: stepSummary(s) === '', loading: stepSummary(s) === undefined }">{{ stepSummary(s) === undefined ? '…' : stepSummary(s) || 'Not configured yet' }}</small>
                 </button>
                 <span v-if="stepIssues(s).length" class="sc-badge error step-badge" :title="stepIssues(s).map(i => i.message).join('\\n')">{{ stepIssues(s).length }}</span>
                 <span class="step-actions">

@@ -1,13 +1,8 @@
 // The contact record: name, email, custom fields, tags, opportunities and follow-up sequences.
 // Every value renders as text (Stagecraft.el, never innerHTML).
-(function () {
-  "use strict";
-  const S = window.Stagecraft;
-  const { api, el, money, ws } = S;
-  const root = document.getElementById("contact");
-  if (!root) return;
+"use strict";
+Stagecraft.page("contact", ({ root, $, api, el, money, ws }) => {
   const contactId = Number(root.dataset.contactId);
-  const $ = (id) => document.getElementById(id);
   const state = { users: new Map() };
 
   const userName = (id) => { const u = state.users.get(id); return u ? (u.name || u.username) : (id ? `User #${id}` : "Unassigned"); };
@@ -78,37 +73,22 @@
     if (!tags.length) { list.replaceChildren(el("li", { class: "muted small" }, "No tags.")); return; }
     list.replaceChildren(...tags.map((tag) => {
       const remove = el("button", { type: "button", class: "tag-remove linklike", "aria-label": `Remove tag ${tag}`, title: "Remove" }, "×");
-      remove.addEventListener("click", async () => {
-        remove.disabled = true;
-        ws.showError($("tag-error"), "");
-        try {
-          showContact(await api("DELETE", `/contacts/${contactId}/tags/${encodeURIComponent(tag)}`));
-        } catch (err) {
-          ws.showError($("tag-error"), err);
-          remove.disabled = false;
-        }
-      });
+      remove.addEventListener("click", () => ws.act(remove, $("tag-error"), async () => {
+        showContact(await api("DELETE", `/contacts/${contactId}/tags/${encodeURIComponent(tag)}`));
+      }));
       return el("li", { class: "tag", "data-tag": tag }, el("span", {}, tag), remove);
     }));
   }
 
-  $("tag-form").addEventListener("submit", async (e) => {
+  $("tag-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const input = $("tag-new");
     const tag = input.value.trim();
     if (!tag) { ws.showError($("tag-error"), "Type a tag first."); return; }
-    const button = $("tag-add");
-    button.disabled = true;
-    ws.showError($("tag-error"), "");
-    try {
+    ws.act($("tag-add"), $("tag-error"), async () => {
       showContact(await api("POST", `/contacts/${contactId}/tags`, { tag }));
       input.value = "";
-      await loadSequences(); // a tag may enroll the contact in a campaign
-    } catch (err) {
-      ws.showError($("tag-error"), err);
-    } finally {
-      button.disabled = false;
-    }
+    }, { after: loadSequences });  // a tag may enroll the contact in a campaign
   });
 
   // ---- opportunities ---------------------------------------------------------
@@ -136,4 +116,4 @@
   }
 
   init();
-})();
+});

@@ -1,8 +1,7 @@
 // Contacts page: search and list, every value rendered as text.
-(function () {
-  "use strict";
-  const { api, el } = window.Stagecraft;
-  const body = document.querySelector("#contacts-table tbody");
+"use strict";
+Stagecraft.page("contacts-table", ({ root, $, api, el }) => {
+  const body = root.querySelector("tbody");
   async function load(q) {
     const rows = await api("GET", "/contacts?limit=200&q=" + encodeURIComponent(q || ""));
     body.replaceChildren(...rows.map((c) => el("tr", { "data-contact-id": c.id },
@@ -10,10 +9,10 @@
       el("td", {}, c.tags.map((t) => el("span", { class: "tag" }, t))))));
   }
   let timer;
-  document.getElementById("contact-search").addEventListener("input", (e) => {
+  $("contact-search").addEventListener("input", (e) => {
     clearTimeout(timer); timer = setTimeout(() => load(e.target.value), 200);
   });
   const initial = new URLSearchParams(location.search).get("q") || "";
-  document.getElementById("contact-search").value = initial;
+  $("contact-search").value = initial;
   load(initial);
-})();
+});

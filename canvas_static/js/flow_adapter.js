@@ -28,8 +28,8 @@
     setup() { return { left: Position.Left, right: Position.Right }; },
   };
 
-  // <flow-canvas id node-types node-count read-only minimap-color @connect @moved @node-click
-  //              @node-dblclick @pane-click @drop-item @ready>
+  // <flow-canvas id node-types node-count read-only minimap minimap-color @connect @moved
+  //              @node-click @node-dblclick @pane-click @drop-item @ready @viewport>
   const FlowCanvas = {
     name: "FlowCanvas",
     components: { VueFlow, MiniMap, Controls, Background },

@@ -1,12 +1,7 @@
 // Forecast of one pipeline: Chart.js bars of value and weighted value per stage, and overdue counts.
-(function () {
-  "use strict";
-  const S = window.Stagecraft;
-  const { api, el, money, ws } = S;
-  const root = document.getElementById("forecast");
-  if (!root) return;
+"use strict";
+Stagecraft.page("forecast", ({ root, $, api, el, money, me, ws, live }) => {
   const pipelineId = Number(root.dataset.pipelineId);
-  const $ = (id) => document.getElementById(id);
   const ownerSelect = $("forecast-owner");
   let chart = null;
 
@@ -76,14 +71,14 @@
     try {
       const users = await api("GET", "/users");
       for (const u of users) if (u.active) ownerSelect.append(el("option", { value: String(u.id) }, u.name || u.username));
-      if (S.me.role === "rep") ownerSelect.value = "";
+      if (me.role === "rep") ownerSelect.value = "";
     } catch (err) { /* the owner filter is optional */ }
     ownerSelect.addEventListener("change", load);
     const picker = document.querySelector("[data-pipeline-picker]");
     if (picker) picker.addEventListener("change", () => { window.location.href = `/pipelines/${picker.value}/forecast`; });
     await load();
-    S.live({ rooms: [`pipeline:${pipelineId}`], events: { opportunity_changed: true }, resync: load, status: null });
+    live({ rooms: [`pipeline:${pipelineId}`], events: { opportunity_changed: true }, resync: load, status: null });
   }
 
   init();
-})();
+});

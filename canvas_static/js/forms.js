@@ -1,7 +1,8 @@
 // Configuration forms generated from the catalog's field specs
 // ({name, label, type, required, help, default, options, widget, depends_on, fields}),
-// one-line summaries of goal/step configs, and the safe merge-field preview.
-// Everything renders through Vue text interpolation: user strings are never HTML.
+// and the safe merge-field preview. (The one-line summaries of configs come from the
+// server: see canvas/summaries.js.) Everything renders through Vue text interpolation:
+// user strings are never HTML.
 (function () {
   "use strict";
   const Vue = window.Vue;
@@ -33,75 +34,6 @@
       if (f.type === "object" && f.default && typeof f.default === "object" && !Array.isArray(f.default) && f.widget !== "weekday_set") out[f.name] = JSON.parse(JSON.stringify(f.default));
     }
     return out;
-  }
-
-  // --- lookups (pipelines/stages/users) ---------------------------------------------
-  function lookupHelpers(lookups) {
-    const stage = (id) => {
-      for (const p of lookups.pipelines || []) for (const s of p.stages || []) if (s.id === Number(id)) return { ...s, pipeline: p };
-      return null;
-    };
-    const pipeline = (id) => (lookups.pipelines || []).find((p) => p.id === Number(id)) || null;
-    const user = (id) => (lookups.users || []).find((u) => u.id === Number(id)) || null;
-    const person = (v) => (v === "owner" ? "the owner" : v === "round_robin" ? "round robin" : user(v)?.name || (isEmpty(v) ? "" : `user #${v}`));
-    return { stage, pipeline, user, person };
-  }
-
-  const trim = (s, n) => { s = String(s || "").replace(/\s+/g, " ").trim(); return s.length > n ? s.slice(0, n - 1) + "…" : s; };
-
-  // One line for a goal or step config ("" fields show as "not set").
-  function summarize(type, config, lookups) {
-    const c = config || {};
-    const L = lookupHelpers(lookups || {});
-    const stageName = (id) => { const s = L.stage(id); return s ? s.name : isEmpty(id) ? "" : `stage #${id}`; };
-    const need = (v, text) => (isEmpty(v) ? "" : text);
-    switch (type) {
-      case "stage_moved": {
-        const s = stageName(c.stage_id);
-        if (!s) return "";
-        const p = L.pipeline(c.pipeline_id) || L.stage(c.stage_id)?.pipeline;
-        return `${c.direction === "out_of" ? "Moved out of" : "Moved into"} ${s}${p ? " · " + p.name : ""}`;
-      }
-      case "stage_overdue": return need(c.stage_id, `Overdue in ${stageName(c.stage_id)}`);
-      case "tag_applied": return need(c.tag, `Tag “${trim(c.tag, 40)}” applied`);
-      case "form_submitted": return need(c.form, `Form “${trim(c.form, 40)}”`);
-      case "link_clicked": return need(c.link, `Clicked ${trim(c.link, 40)}`);
-      case "api_event": return need(c.name, `API event “${trim(c.name, 40)}”`);
-      case "task_completed": return c.title_contains ? `Task containing “${trim(c.title_contains, 30)}”` : "Any task completed";
-      case "purchase": return c.product ? `Bought ${trim(c.product, 40)}` : "Any purchase";
-      case "delay": {
-        if (isEmpty(c.amount)) return "";
-        const unit = c.unit || "days";
-        let s = `Wait ${c.amount} ${Number(c.amount) === 1 ? unit.replace(/s$/, "") : unit}`;
-        if (c.window) {
-          const days = (c.window.weekdays || []).map((d) => WEEKDAYS[d]).join(", ");
-          s += ` · ${days || "any day"} ${c.window.start_hour ?? 9}–${c.window.end_hour ?? 17}h`;
-        }
-        return s;
-      }
-      case "wait_until": {
-        const base = c.date ? String(c.date).replace("T", " ") : c.field ? `contact's ${c.field}` : "";
-        if (!base) return "";
-        const off = Number(c.offset_days || 0);
-        return `Until ${off ? `${off} days ${c.direction || "after"} ` : ""}${base}${c.yearly ? " (yearly)" : ""}`;
-      }
-      case "send_email": return need(c.subject, `Email “${trim(c.subject, 40)}”`);
-      case "apply_tag": return need(c.tag, `Apply tag “${trim(c.tag, 30)}”`);
-      case "remove_tag": return need(c.tag, `Remove tag “${trim(c.tag, 30)}”`);
-      case "create_task": {
-        if (isEmpty(c.title)) return "";
-        const due = Number(c.due_in_days || 0);
-        return `Task “${trim(c.title, 34)}” → ${L.person(c.assignee || "owner")}, due ${due ? `in ${due}d` : "today"}`;
-      }
-      case "create_note": return need(c.body, `Note “${trim(c.body, 40)}”`);
-      case "create_opportunity": return need(c.stage_id, `New opportunity in ${stageName(c.stage_id)}`);
-      case "move_opportunity": return need(c.stage_id, `Move to ${stageName(c.stage_id)}`);
-      case "assign_owner": return need(c.user_id, `Owner → ${L.person(c.user_id)}`);
-      case "set_field": return need(c.field, `Set ${trim(c.field, 20)} = ${trim(typeof c.value === "string" ? c.value : JSON.stringify(c.value ?? ""), 24)}`);
-      case "http_post": return need(c.url, `POST ${trim(c.url, 40)}`);
-      case "notify_user": return need(c.message, `Notify ${L.person(c.user || "owner")}: “${trim(c.message, 24)}”`);
-      default: return "";
-    }
   }
 
   // --- one field ---------------------------------------------------------------------
@@ -320,6 +252,6 @@
   };
 
   window.Stagecraft = Object.assign(window.Stagecraft || {}, {
-    forms: { ScConfigForm, ScField, ScPreview, summarize, preview, defaults, lookupHelpers, SAMPLE, isEmpty },
+    forms: { ScConfigForm, ScField, ScPreview, preview, defaults, SAMPLE, isEmpty },
   });
 })();

@@ -1,23 +1,29 @@
-// Live updates over Socket.IO: connect with the session cookie, join rooms, and
-// re-fetch over REST when a hint arrives or the connection comes back.
-// Pushes are hints only (ids), so every screen re-reads through the API.
+// Live updates over Socket.IO, shared by the workspace pages and the canvas: connect with
+// the session cookie, join rooms, and re-fetch over REST when a hint arrives or the
+// connection comes back. Pushes are hints only (ids), so every screen re-reads through the API.
 (function () {
   "use strict";
 
-  // live({rooms, events: {name: handler}, resync, status}) -> {socket, close}
-  // `resync` runs (debounced) on every hint and after each reconnect.
+  // live({rooms, events: {name: handler}, resync, status, onStatus}) -> {socket, resync, close}
+  //   events: a handler `true` resyncs on that event; a function runs first and resyncs
+  //           unless it returns false.
+  //   resync: runs (debounced) on every hint and after each reconnect.
+  //   status: the element showing the connection (default #live-status; null for none).
+  //   onStatus(state): hears every change of state too: "live" (every room joined),
+  //           "down" (connecting or reconnecting), "off" (no Socket.IO, or a join refused).
   function live(options) {
     const rooms = options.rooms || [];
-    const status = options.status || document.getElementById("live-status");
+    const status = options.status === undefined ? document.getElementById("live-status") : options.status;
     const setStatus = (state, label) => {
+      if (options.onStatus) options.onStatus(state);
       if (!status) return;
       status.dataset.state = state;
       status.textContent = label;
-      status.title = state === "live" ? "Live updates on" : "Live updates paused; reconnecting";
+      status.title = state === "live" ? "Live updates on" : state === "off" ? "Live updates off" : "Live updates paused; reconnecting";
     };
     if (typeof window.io !== "function") {
       setStatus("off", "Offline");
-      return { socket: null, close() {} };
+      return { socket: null, resync() {}, close() {} };
     }
     let timer = null;
     const resync = () => {
@@ -27,10 +33,13 @@
     const socket = window.io({ withCredentials: true });
     let connectedBefore = false;
     socket.on("connect", () => {
-      let pending = rooms.length;
-      const done = () => { if (--pending <= 0) setStatus("live", "Live"); };
+      let pending = rooms.length, refused = false;
+      const joined = (ack) => {
+        if (ack && ack.ok === false) refused = true;
+        if (--pending <= 0) { if (refused) setStatus("off", "Offline"); else setStatus("live", "Live"); }
+      };
       if (!pending) setStatus("live", "Live");
-      for (const room of rooms) socket.emit("join", { room }, done);
+      for (const room of rooms) socket.emit("join", { room }, joined);
       if (connectedBefore) resync();   // we may have missed hints while away
       connectedBefore = true;
     });

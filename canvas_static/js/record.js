@@ -1,13 +1,8 @@
 // The opportunity record (Keap's tabs): General, Products, Custom fields, Sharing on top;
 // Tasks & notes, Sales history, Follow-up sequences below.  Every value renders as text.
-(function () {
-  "use strict";
-  const S = window.Stagecraft;
-  const { api, el, money, ws } = S;
-  const root = document.getElementById("record");
-  if (!root) return;
+"use strict";
+Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
   const oppId = Number(root.dataset.opportunityId);
-  const $ = (id) => document.getElementById(id);
 
   const state = { rec: null, stages: [], users: new Map(), userList: [], teams: new Map(), generalDirty: false, fieldsDirty: false,
                   filledGeneral: null };
@@ -31,7 +26,7 @@
       ws.showError($("record-error"), "Could not load this opportunity: " + ws.describe(err));
       return;
     }
-    S.live({ rooms: [`opportunity:${oppId}`], events: { opportunity_changed: true }, resync: reload });
+    live({ rooms: [`opportunity:${oppId}`], events: { opportunity_changed: true }, resync: reload });
   }
 
   async function reload() {
@@ -42,6 +37,9 @@
       ws.showError($("record-error"), "Could not refresh: " + ws.describe(err));
     }
   }
+
+  // One action from a control: disabled while it runs, its error shown in `slot`, then the record reloads.
+  const act = (control, slot, action, onError) => ws.act(control, slot, action, { after: reload, onError });
 
   const userName = (id) => { const u = state.users.get(id); return u ? (u.name || u.username) : (id ? `User #${id}` : "Unassigned"); };
   const stageOf = (id) => state.stages.find((s) => s.id === id);
@@ -116,7 +114,7 @@
   });
   $("stale-reload").addEventListener("click", () => { state.generalDirty = false; fillGeneral(generalValues(state.rec)); $("general-status").textContent = ""; });
 
-  $("general-form").addEventListener("submit", async (e) => {
+  $("general-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const form = e.currentTarget;
     for (const n of form.querySelectorAll("[data-error-for]")) ws.showError(n, "");
@@ -132,14 +130,11 @@
     for (const key of Object.keys(after)) if ((after[key] ?? "") !== (before[key] ?? "")) changes[key] = after[key];
     if (Number.isNaN(after.value)) { ws.showError(form.querySelector('[data-error-for="value"]'), "Enter a number."); return; }
     if (!Object.keys(changes).length) { $("general-status").textContent = "Nothing to save"; state.generalDirty = false; return; }
-    const button = $("general-save");
-    button.disabled = true;
-    try {
+    act($("general-save"), $("general-error"), async () => {
       await api("PATCH", `/opportunities/${oppId}`, changes);
       state.generalDirty = false;
       $("general-status").textContent = "Saved";
-      await reload();
-    } catch (err) {
+    }, (err) => {  // each field's error next to its field
       const fieldErrors = (err.details && err.details.errors) || [];
       let placed = false;
       for (const fe of fieldErrors) {
@@ -151,35 +146,22 @@
       if (slot) ws.showError(slot, err.message);
       else if (!placed) ws.showError($("general-error"), err);
       $("general-status").textContent = "";
-    } finally {
-      button.disabled = false;
-    }
+    });
   });
 
-  $("f-stage").addEventListener("change", async (e) => {
+  $("f-stage").addEventListener("change", (e) => {
     const select = e.target;
-    const stageId = Number(select.value);
     const errorSlot = $("stage-error");
-    ws.showError(errorSlot, "");
-    select.disabled = true;
-    try {
-      await api("PATCH", `/opportunities/${oppId}`, { stage_id: stageId });
-      await reload();
-    } catch (err) {
+    act(select, errorSlot, () => api("PATCH", `/opportunities/${oppId}`, { stage_id: Number(select.value) }), (err) => {
       select.value = String(state.rec.stage_id);
-      if (err.code === "checklist_incomplete") {
-        const items = (err.details && err.details.items) || [];
-        ws.showError(errorSlot, `Tick the required checklist items first: ${items.map((i) => i.text).join("; ")}`);
-        for (const item of items) {
-          const row = document.querySelector(`#checklist li[data-item-id="${item.id}"]`);
-          if (row) row.classList.add("needs-attention");
-        }
-      } else {
-        ws.showError(errorSlot, err);
+      if (err.code !== "checklist_incomplete") { ws.showError(errorSlot, err); return; }
+      const items = (err.details && err.details.items) || [];
+      ws.showError(errorSlot, `Tick the required checklist items first: ${items.map((i) => i.text).join("; ")}`);
+      for (const item of items) {
+        const row = document.querySelector(`#checklist li[data-item-id="${item.id}"]`);
+        if (row) row.classList.add("needs-attention");
       }
-    } finally {
-      select.disabled = false;
-    }
+    });
   });
 
   // ---- checklist -----------------------------------------------------------
@@ -195,20 +177,11 @@
     list.replaceChildren(...rec.checklist.map((item) => {
       const box = el("input", { type: "checkbox", checked: item.done, "aria-describedby": `ck-err-${item.id}` });
       const note = el("span", { class: "field-error", id: `ck-err-${item.id}`, hidden: true });
-      box.addEventListener("change", async () => {
-        box.disabled = true;
-        ws.showError(note, "");
-        try {
-          await api("PUT", `/opportunities/${oppId}/checklist/${item.id}`, { done: box.checked });
-          box.closest("li").classList.remove("needs-attention");
-          if (box.checked) ws.showError($("stage-error"), "");
-        } catch (err) {
-          box.checked = !box.checked;
-          ws.showError(note, err);
-        } finally {
-          box.disabled = false;
-        }
-      });
+      box.addEventListener("change", () => ws.act(box, note, async () => {
+        await api("PUT", `/opportunities/${oppId}/checklist/${item.id}`, { done: box.checked });
+        box.closest("li").classList.remove("needs-attention");
+        if (box.checked) ws.showError($("stage-error"), "");
+      }, { onError: (err) => { box.checked = !box.checked; ws.showError(note, err); } }));
       return el("li", { "data-item-id": item.id, class: item.done ? "done" : "" },
         el("label", { class: "check-item" }, box, el("span", { class: "check-text" }, item.text),
           item.required ? el("span", { class: "req-mark", title: "Required before leaving this stage" }, "Required") : null),
@@ -234,20 +207,7 @@
     }));
   }
 
-  async function saveProducts(products, button) {
-    ws.showError($("product-error"), "");
-    if (button) button.disabled = true;
-    try {
-      await api("PATCH", `/opportunities/${oppId}`, { products });
-      await reload();
-      return true;
-    } catch (err) {
-      ws.showError($("product-error"), err);
-      return false;
-    } finally {
-      if (button) button.disabled = false;
-    }
-  }
+  const saveProducts = (products, button) => act(button, $("product-error"), () => api("PATCH", `/opportunities/${oppId}`, { products }));
 
   $("product-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -292,9 +252,8 @@
     state.fieldsDirty = true;
     $("fields-status").textContent = "Unsaved changes";
   });
-  $("fields-form").addEventListener("submit", async (e) => {
+  $("fields-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    ws.showError($("fields-error"), "");
     const fields = {};
     for (const input of $("fields-rows").querySelectorAll("input[data-key]")) {
       const type = input.dataset.type;
@@ -303,18 +262,11 @@
       if (type === "boolean") value = value === "true";
       fields[input.dataset.key] = value;
     }
-    const button = $("fields-save");
-    button.disabled = true;
-    try {
+    act($("fields-save"), $("fields-error"), async () => {
       await api("PATCH", `/opportunities/${oppId}`, { custom_fields: fields });
       state.fieldsDirty = false;
       $("fields-status").textContent = "Saved";
-      await reload();
-    } catch (err) {
-      ws.showError($("fields-error"), err);
-    } finally {
-      button.disabled = false;
-    }
+    });
   });
 
   // ---- Sharing -------------------------------------------------------------
@@ -325,17 +277,7 @@
     else list.replaceChildren(...rec.shares.map((share) => {
       const revoke = el("button", { type: "button", class: "small" }, "Revoke");
       const note = el("span", { class: "field-error", hidden: true });
-      revoke.addEventListener("click", async () => {
-        revoke.disabled = true;
-        ws.showError(note, "");
-        try {
-          await api("DELETE", `/opportunities/${oppId}/shares/${share.id}`);
-          await reload();
-        } catch (err) {
-          ws.showError(note, err);
-          revoke.disabled = false;
-        }
-      });
+      revoke.addEventListener("click", () => act(revoke, note, () => api("DELETE", `/opportunities/${oppId}/shares/${share.id}`)));
       const who = share.user_id ? state.users.get(share.user_id) : null;
       const teamName = share.team_id ? "Team " + (state.teams.get(share.team_id)?.name || `#${share.team_id}`) : "";
       return el("li", { class: "share-row", "data-share-id": share.id },
@@ -355,22 +297,13 @@
       teamOptions.length ? el("optgroup", { label: "Teams" }, ...teamOptions) : null);
   }
 
-  $("share-form").addEventListener("submit", async (e) => {
+  $("share-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const [kind, rawId] = $("share-user").value.split(":");
     const grantee = kind === "team" ? { team_id: Number(rawId) } : { user_id: Number(rawId) };
     ws.showError($("share-error"), "");
     if (!rawId) { ws.showError($("share-error"), "Pick a user or a team."); return; }
-    const button = e.currentTarget.querySelector("button");
-    button.disabled = true;
-    try {
-      await api("POST", `/opportunities/${oppId}/shares`, grantee);
-      await reload();
-    } catch (err) {
-      ws.showError($("share-error"), err);
-    } finally {
-      button.disabled = false;
-    }
+    act(e.currentTarget.querySelector("button"), $("share-error"), () => api("POST", `/opportunities/${oppId}/shares`, grantee));
   });
 
   // ---- Tasks & notes -------------------------------------------------------
@@ -412,42 +345,26 @@
           el("p", { class: "note-body" }, item.title))));
   }
 
-  $("note-form").addEventListener("submit", async (e) => {
+  $("note-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const body = $("note-body").value;
-    ws.showError($("note-error"), "");
     if (!body.trim()) { ws.showError($("note-error"), "Write something first."); return; }
-    const button = $("note-add");
-    button.disabled = true;
-    try {
+    act($("note-add"), $("note-error"), async () => {
       await api("POST", `/opportunities/${oppId}/notes`, { body });
       $("note-body").value = "";
-      await reload();
-    } catch (err) {
-      ws.showError($("note-error"), err);
-    } finally {
-      button.disabled = false;
-    }
+    });
   });
 
-  $("task-form").addEventListener("submit", async (e) => {
+  $("task-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const title = $("task-title").value.trim();
-    ws.showError($("task-error"), "");
     if (!title) { ws.showError($("task-error"), "Give the task a title."); return; }
-    const button = $("task-add");
-    button.disabled = true;
-    try {
+    act($("task-add"), $("task-error"), async () => {
       await api("POST", "/tasks", { title, due_date: $("task-due").value || null, opportunity_id: oppId,
                                     contact_id: state.rec.contact_id });
       $("task-title").value = "";
       $("task-due").value = "";
-      await reload();
-    } catch (err) {
-      ws.showError($("task-error"), err);
-    } finally {
-      button.disabled = false;
-    }
+    });
   });
 
   // ---- Sales history -------------------------------------------------------
@@ -475,4 +392,4 @@
   }
 
   init();
-})();
+});

@@ -1,21 +1,16 @@
 // My tasks: open tasks grouped by due date, and today's load against the daily capacity.
-(function () {
-  "use strict";
-  const S = window.Stagecraft;
-  const { api, el, ws } = S;
-  const root = document.getElementById("tasks-page");
-  if (!root) return;
-  const $ = (id) => document.getElementById(id);
+"use strict";
+Stagecraft.page("tasks-page", ({ $, api, el, me, ws, live }) => {
   const state = { me: null, tasks: [], opps: new Map() };
 
   async function load() {
     try {
-      const [me, tasks, opps] = await Promise.all([
+      const [profile, tasks, opps] = await Promise.all([
         api("GET", "/users/me"),
-        api("GET", `/tasks?assignee_id=${S.me.id}`),
+        api("GET", `/tasks?assignee_id=${me.id}`),
         api("GET", "/opportunities?limit=5000").catch(() => []),
       ]);
-      state.me = me;
+      state.me = profile;
       state.tasks = tasks;
       state.opps = new Map(opps.map((o) => [o.id, o]));
       ws.showError($("tasks-error"), "");
@@ -93,5 +88,5 @@
   }
 
   load();
-  S.live({ rooms: [`user:${S.me.id}`], events: { task_changed: true, opportunity_changed: true }, resync: load });
-})();
+  live({ rooms: [`user:${me.id}`], events: { task_changed: true, opportunity_changed: true }, resync: load });
+});

@@ -1,4 +1,4 @@
-// Shared helpers of the rep workspace pages (board, record, tasks, forecast).
+// Shared helpers of the rep workspace pages (board, record, contact, tasks, forecast).
 // Everything renders as text; dates are shown in the browser's locale.
 (function () {
   "use strict";
@@ -62,12 +62,32 @@
     return (error && error.message) || String(error);
   }
 
+  // One user action from a control: disable the control(s) and clear the error slot, run
+  // `action`, then `opts.after` (e.g. reload); on failure show the error in the slot (or
+  // hand it to `opts.onError`); re-enable the control(s) either way. Resolves true on success.
+  async function act(control, slot, action, opts) {
+    const { after, onError } = opts || {};
+    const controls = [].concat(control || []);
+    for (const c of controls) c.disabled = true;
+    showError(slot, "");
+    try {
+      await action();
+      if (after) await after();
+      return true;
+    } catch (err) {
+      if (onError) onError(err); else showError(slot, err);
+      return false;
+    } finally {
+      for (const c of controls) c.disabled = false;
+    }
+  }
+
   async function usersById() {
     const users = await S.api("GET", "/users");
     return { list: users, byId: new Map(users.map((u) => [u.id, u])) };
   }
 
-  // Accessible tabs: click or arrow keys switch; the selected tab is remembered in the URL hash.
+  // Accessible tabs: click, arrow keys, Home or End switch; `onShow(tabId)` hears each switch.
   function tabs(group, onShow) {
     const list = group.querySelector('[role="tablist"]');
     const all = [...list.querySelectorAll('[role="tab"]')];
@@ -97,17 +117,7 @@
   function completeTaskButton(task, after, cls) {
     const done = S.el("button", { type: "button", class: cls, "aria-label": `Complete ${task.title}` }, "Complete");
     const note = S.el("span", { class: "field-error", hidden: true });
-    done.addEventListener("click", async () => {
-      done.disabled = true;
-      showError(note, "");
-      try {
-        await S.api("PATCH", `/tasks/${task.id}`, { completed: true });
-        await after();
-      } catch (err) {
-        showError(note, err);
-        done.disabled = false;
-      }
-    });
+    done.addEventListener("click", () => act(done, note, () => S.api("PATCH", `/tasks/${task.id}`, { completed: true }), { after }));
     return [done, note];
   }
 
@@ -125,17 +135,7 @@
       const note = el("span", { class: "field-error", role: "alert", hidden: true });
       const buttons = (RUN_ACTIONS[run.status] || []).map(([status, label]) => {
         const b = el("button", { type: "button", class: "small" + (status === "stopped" ? " danger" : ""), "data-action": status }, label);
-        b.addEventListener("click", async () => {
-          showError(note, "");
-          b.disabled = true;
-          try {
-            await S.api("PATCH", `/sequence-runs/${run.id}`, { status });
-            await after();
-          } catch (err) {
-            showError(note, err);
-            b.disabled = false;
-          }
-        });
+        b.addEventListener("click", () => act(b, note, () => S.api("PATCH", `/sequence-runs/${run.id}`, { status }), { after }));
         return b;
       });
       const step = run.current_step ? `${run.current_step}${run.current_step_type ? " · " + run.current_step_type.replace(/_/g, " ") : ""}` : "—";
@@ -153,6 +153,6 @@
     }));
   }
 
-  S.ws = { completeTaskButton, renderSequenceRuns, today, addDays, parseDate, isoDate, fmtDate, fmtDateTime, fmtDays, dayName, initials, avatar,
-           showError, describe, usersById, tabs };
+  S.ws = { act, completeTaskButton, renderSequenceRuns, today, addDays, parseDate, isoDate, fmtDate, fmtDateTime, fmtDays, dayName,
+           initials, avatar, showError, describe, usersById, tabs };
 })();

@@ -67,15 +67,16 @@ def test_canvas_page_refuses_reps_and_unknown(api: ApiActions) -> None:
 
 
 def test_only_the_adapter_touches_vue_flow() -> None:
-    """VueFlowCore/MiniMap/Controls/Background globals appear in flow_adapter.js only."""
+    """VueFlowCore/MiniMap/Controls/Background globals appear in flow_adapter.js only (canvas modules included)."""
     from pathlib import Path
 
     js = Path(__file__).resolve().parents[2] / "canvas_static" / "js"
-    offenders = [p.name for p in js.glob("*.js") if p.name not in ("flow_adapter.js", "vueflow_shim.js")
+    offenders = [p.name for p in js.rglob("*.js") if p.name not in ("flow_adapter.js", "vueflow_shim.js")
                  and re.search(r"VueFlow(Core|MiniMap|Controls|Background)", p.read_text())]
     assert offenders == []
     ours = ["campaign_list.js", "canvas_app.js", "canvas_template.js", "clipboard.js", "flow_adapter.js", "forms.js",
             "history.js", "icons.js"]
-    for path in (js / name for name in ours):
+    assert {"graph.js", "nodes.js", "panel.js"} <= {p.name for p in (js / "canvas").glob("*.js")}
+    for path in [js / name for name in ours] + sorted((js / "canvas").glob("*.js")):
         text = path.read_text()
         assert "v-html" not in text and "innerHTML" not in text, path.name

@@ -286,3 +286,89 @@ def test_record_updates_live(page: Page, server: Any, deal: dict[str, Any]) -> N
         "PATCH", f"/opportunities/{deal['opp']['id']}", json={"stage_id": deal["stages"][2]["id"]}
     )
     expect(page.locator("#fact-stage")).to_contain_text("Discovery", timeout=10000)
+
+
+def _refuse(message: str, methods: tuple[str, ...] = ("POST", "PUT", "PATCH", "DELETE")) -> Any:
+    """A route handler answering the given methods with a 409 carrying `message` (others pass)."""
+    def handle(route: Any) -> None:
+        if route.request.method in methods:
+            route.fulfill(status=409, json={"error": {"code": "conflict", "message": message, "details": {}}})
+        else:
+            route.continue_()
+    return handle
+
+
+def test_failing_actions_show_their_error_and_re_enable(page: Page, server: Any, deal: dict[str, Any]) -> None:
+    """A refused action is disabled while it runs, then shows the error next to its control and is usable again."""
+    _open(page, server, deal)
+    opp_id = deal["opp"]["id"]
+    held: list[Any] = []
+    page.route(f"**/api/v1/opportunities/{opp_id}/notes", lambda route: held.append(route))
+    page.fill("#note-body", "Kept when the save fails")
+    page.click("#note-add")
+    expect(page.locator("#note-add")).to_be_disabled()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    held[0].fulfill(status=409, json={"error": {"code": "conflict", "message": "Notes are frozen", "details": {}}})
+    expect(page.locator("#note-error")).to_have_text("Notes are frozen")
+    expect(page.locator("#note-error")).to_be_visible()
+    expect(page.locator("#note-add")).to_be_enabled()
+    expect(page.locator("#note-body")).to_have_value("Kept when the save fails")
+
+    # a checklist box: the tick is undone and the error shows on its row
+    page.route(f"**/api/v1/opportunities/{opp_id}/checklist/*", _refuse("Not yours to tick"))
+    row = page.locator("#checklist li").nth(1)
+    box = row.get_by_role("checkbox")
+    was = box.is_checked()
+    box.click()
+    expect(row.locator(".field-error")).to_have_text("Not yours to tick")
+    expect(box).to_be_enabled()
+    expect(box).to_be_checked(checked=was)
+
+    # a per-row button (Remove a product): the error goes to the products' error line
+    page.route(f"**/api/v1/opportunities/{opp_id}", _refuse("Products are locked", ("PATCH",)))
+    _tab(page, "Products")
+    remove = page.locator("#products-table tbody tr").nth(0).get_by_role("button", name="Remove")
+    remove.click()
+    expect(page.locator("#product-error")).to_have_text("Products are locked")
+    expect(remove).to_be_enabled()
+    expect(page.locator("#products-table tbody tr")).to_have_count(2)
+
+    # once the server accepts, the same controls work and clear their errors
+    page.unroute(f"**/api/v1/opportunities/{opp_id}/notes")
+    page.click("#note-add")
+    expect(page.locator("#timeline")).to_contain_text("Kept when the save fails")
+    expect(page.locator("#note-error")).to_be_hidden()
+
+
+def test_act_and_page_helpers(page: Page, server: Any) -> None:
+    """Stagecraft.ws.act disables, reports, re-enables and chains `after`; Stagecraft.page runs only with its root."""
+    page.goto(f"{server.base_url}/login")
+    page.add_script_tag(url="/static/js/workspace.js")
+    result = page.evaluate("""async () => {
+      const button = document.createElement("button"), slot = document.createElement("span");
+      document.body.append(button, slot);
+      let during = null, afters = 0;
+      const failed = await Stagecraft.ws.act(button, slot, async () => { during = button.disabled; throw new Error("Nope"); },
+                                             { after: () => afters++ });
+      const afterFail = { text: slot.textContent, hidden: slot.hidden, disabled: button.disabled };
+      const ok = await Stagecraft.ws.act(button, slot, async () => {}, { after: () => afters++ });
+      const afterOk = { text: slot.textContent, hidden: slot.hidden, disabled: button.disabled };
+      let handed = null;
+      await Stagecraft.ws.act(button, slot, async () => { throw new Error("Mine"); }, { onError: (e) => { handed = e.message; } });
+      const calls = [];
+      Stagecraft.page("no-such-root", () => calls.push("ran without its root"));
+      const root = document.createElement("div");
+      root.id = "unit-root";
+      document.body.append(root);
+      Stagecraft.page("unit-root", (p) => calls.push([p.root === root, p.$("unit-root") === root, typeof p.api, typeof p.ws.act]));
+      return { failed, during, afterFail, ok, afterOk, afters, handed, slotAfterHanded: slot.textContent, calls };
+    }""")
+    assert result["failed"] is False and result["during"] is True
+    assert result["afterFail"] == {"text": "Nope", "hidden": False, "disabled": False}
+    assert result["ok"] is True and result["afterOk"] == {"text": "", "hidden": True, "disabled": False}
+    assert result["afters"] == 1  # `after` runs only when the action succeeded
+    assert result["handed"] == "Mine" and result["slotAfterHanded"] == ""
+    assert result["calls"] == [[True, True, "function", "function"]]
