@@ -13,10 +13,10 @@ from sqlalchemy import select
 from models import OutboxMessage
 from models.db import transaction
 from runtime.config import RuntimeConfig
-from runtime.delivery.base import PermanentError
-from runtime.delivery.base import TransientError
 from runtime.delivery import relay as delivery
 from runtime.delivery import smtp
+from runtime.delivery.base import PermanentError
+from runtime.delivery.base import TransientError
 from runtime.delivery.http import RefusedDestination
 from runtime.delivery.http import check_destination
 from runtime.delivery.relay import relay_outbox
