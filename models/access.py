@@ -36,11 +36,6 @@ class Actor:
         return cls(user_id=user.id, role=user.role, team_id=user.team_id)
 
     @property
-    def is_system(self) -> bool:
-        """True for the campaign runtime acting on its own."""
-        return self.role == "system"
-
-    @property
     def is_admin(self) -> bool:
         """Admins and the runtime see everything."""
         return self.role in ("admin", "system")

@@ -41,11 +41,6 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir / 'stagecraft.db'}"
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """True when the engine talks to SQLite."""
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("postgresql://"):

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint
-from flask import g
 from flask import request
 from pydantic import BaseModel
 from pydantic import ConfigDict
@@ -20,7 +19,6 @@ from pydantic import ValidationError
 from werkzeug.routing import IntegerConverter
 
 from builder.auth import current_actor
-from models.access import Actor
 from models.errors import DomainError
 
 PREFIX = "/api/v1"
@@ -124,8 +122,3 @@ def route(
         return wrapper
 
     return decorate
-
-
-def actor_of_request() -> Actor | None:
-    """The resolved caller or None (for optional-auth views)."""
-    return g.get("actor")

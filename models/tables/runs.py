@@ -6,6 +6,9 @@ scheduler; a `sequence_run` with a future `due_at` is a pending timer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +19,24 @@ from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import validates
 
 from models.tables.base import Base
 from models.tables.base import utcnow
 
 RUN_STATUSES = ("active", "paused", "completed", "stopped", "failed")
+
+_writing_status: ContextVar[bool] = ContextVar("stagecraft_run_status_writer", default=False)
+
+
+@contextmanager
+def status_writer() -> Iterator[None]:
+    """Allow writing `SequenceRun.status` (the run state machine's, `runtime.execution.runs`, only)."""
+    token = _writing_status.set(True)
+    try:
+        yield
+    finally:
+        _writing_status.reset(token)
 
 
 class Enrollment(Base):
@@ -60,6 +76,13 @@ class SequenceRun(Base):
     ended_at: Mapped[datetime | None]
     stop_reason: Mapped[str | None] = mapped_column(String(200))
     started_by_goal: Mapped[str | None] = mapped_column(String(64))
+
+    @validates("status")
+    def _through_the_state_machine(self, _key: str, value: str) -> str:
+        # Every status change has rules (what is legal, what it resets): one place applies them.
+        if not _writing_status.get():
+            raise RuntimeError("a sequence run's status changes only through runtime.execution.runs")
+        return value
 
 
 class StepLog(Base):

@@ -35,6 +35,7 @@ from sqlalchemy.orm import sessionmaker
 from models import OutboxMessage
 from models import clock
 from models import events
+from runtime.backoff import backoff_seconds
 from runtime.config import RuntimeConfig
 from runtime.delivery.base import TRANSPORTS
 from runtime.delivery.base import Claimed
@@ -61,9 +62,9 @@ class Outcome:
     retry_after: float | None = None
 
 
-def backoff_seconds(attempts: int) -> float:
-    """Delay before the next try after `attempts` failed attempts (15 s, 30 s, 60 s, … ≤ 1 h)."""
-    return min(BACKOFF_BASE_SECONDS * float(2 ** max(attempts - 1, 0)), BACKOFF_CAP_SECONDS)
+def retry_delay(attempts: int) -> float:
+    """Seconds before the next try after `attempts` failed deliveries (15 s, 30 s, 60 s, … ≤ 1 h)."""
+    return backoff_seconds(attempts, BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -158,7 +159,7 @@ def settle(
         if outcome.verdict == "sent":
             row.status, row.sent_at, row.last_error = "sent", moment, None
         elif outcome.verdict == "retry" and row.attempts < config.max_attempts:
-            delay = backoff_seconds(row.attempts)
+            delay = retry_delay(row.attempts)
             if outcome.retry_after is not None:
                 delay = min(max(delay, outcome.retry_after), BACKOFF_CAP_SECONDS)
             row.next_attempt_at = moment + timedelta(seconds=delay)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from models import SequenceRun
+from models.tables.runs import status_writer
 
 Status = t.Literal["active", "paused", "completed", "stopped", "failed"]
 
@@ -109,7 +110,8 @@ def transition(run: SequenceRun, target: Status, now: datetime, reason: str = ""
     rule = rule_for(run.status, target)
     for key, value in rule.resets(run, now, reason).items():
         setattr(run, key, value)
-    run.status = target
+    with status_writer():
+        run.status = target
 
 
 def transition_where(
@@ -153,4 +155,5 @@ def transition_where(
 
 def new_run(**columns: t.Any) -> SequenceRun:
     """A new run, active (the state machine's only initial state)."""
-    return SequenceRun(status="active", **columns)
+    with status_writer():
+        return SequenceRun(status="active", **columns)

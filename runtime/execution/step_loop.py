@@ -32,6 +32,7 @@ from models import SequenceRun
 from models import StepLog
 from models import clock
 from models import events
+from runtime.backoff import backoff_seconds
 from runtime.config import RuntimeConfig
 from runtime.execution import claim
 from runtime.execution.apply import Place
@@ -58,9 +59,9 @@ BACKOFF_SECONDS = 30.0
 MAX_ERROR_CHARS = 2000
 
 
-def backoff(attempts: int) -> timedelta:
-    """Delay before retry number `attempts` (1-based): 30 s, 60 s, 120 s, …"""
-    return timedelta(seconds=BACKOFF_SECONDS * 2 ** max(attempts - 1, 0))
+def retry_delay(attempts: int) -> timedelta:
+    """Delay before retry number `attempts` (1-based) of a failing step: 30 s, 60 s, 120 s, …"""
+    return timedelta(seconds=backoff_seconds(attempts, BACKOFF_SECONDS))
 
 
 class _RedoCarefully(Exception):
@@ -253,7 +254,7 @@ def _retry_or_fail(session: Session, run: SequenceRun, step: StepSpec, exc: Base
         status = "failed"
         log.error("run %s failed after %s attempts: %s", run.id, run.attempts, error)
     else:
-        run.due_at, run.waiting = now + backoff(run.attempts), False
+        run.due_at, run.waiting = now + retry_delay(run.attempts), False
         status = "retry"
         log.warning("run %s attempt %s: %s", run.id, run.attempts, error)
     session.add(StepLog(run_id=run.id, step_id=step.id, step_type=step.type, status=status,

@@ -175,7 +175,7 @@ def test_smtp_4xx_is_retried_with_the_same_message_id(db: t.Any, smtp_sink: Smtp
     relay_outbox(factory, worker_id="w1", config=config, now=NOW)
     first = row(factory, rid)
     assert (first.status, first.attempts) == ("pending", 1)
-    assert first.next_attempt_at == NOW + timedelta(seconds=delivery.backoff_seconds(1))
+    assert first.next_attempt_at == NOW + timedelta(seconds=delivery.retry_delay(1))
     assert "451" in (first.last_error or "")
     assert relay_outbox(factory, worker_id="w1", config=config, now=NOW + timedelta(seconds=1)) == 0
     relay_outbox(factory, worker_id="w1", config=config, now=first.next_attempt_at)

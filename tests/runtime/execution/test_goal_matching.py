@@ -33,6 +33,7 @@ from runtime import publishing
 from runtime import sequence_history
 from runtime import stats as stats_service
 from runtime.execution import migration
+from runtime.execution.runs import transition
 from tests.runtime.engine_fixtures import *  # noqa: F403
 from tests.runtime.engine_fixtures import ADMIN
 from tests.runtime.engine_fixtures import Env
@@ -747,7 +748,8 @@ def test_failed_run_on_removed_sequence_is_stopped_by_republish(env: Env) -> Non
     env.tick()
     failed = next(r for r in env.runs(c) if r.node_id == "s2")
     kept = next(r for r in env.runs(c) if r.node_id == "s1")
-    failed.status = kept.status = "failed"
+    for run in (failed, kept):
+        transition(run, "failed", env.clock.now())
     env.session.commit()
     campaigns.save_draft(env.session, ADMIN, camp.id,
                          graph([goal("g", "tag_applied", tag="t"), seq("s1", wait("w11"), note("a"))], "g>s1"))
