@@ -221,11 +221,11 @@ def has_dispatcher() -> bool:
     return bool(_dispatcher)
 
 
-def subscribe(subscriber: Subscriber) -> None:
-    """Hear every committed transaction's events (idempotent)."""
+def subscribe(subscriber: Subscriber, *, first: bool = False) -> None:
+    """Hear every committed transaction's events (idempotent); `first` puts it ahead of the others."""
     with _lock:
         if subscriber not in _subscribers:
-            _subscribers.append(subscriber)
+            _subscribers.insert(0, subscriber) if first else _subscribers.append(subscriber)
 
 
 def unsubscribe(subscriber: Subscriber) -> None:

@@ -134,7 +134,7 @@ class RuntimeLoops:
                 quiet.setLevel(logging.WARNING)
         self._scheduler.start()
         self._started = True
-        events.subscribe(self.on_commit)
+        events.subscribe(self.on_commit, first=True)  # waking the tick goes before live pushes
         log.info("runtime loops started as %s", self.worker_id)
 
     def shutdown(self, wait: bool = True) -> None:
