@@ -45,7 +45,7 @@ def first_day_with_room(session: Session, user: User, wanted: date) -> date:
 def first_day_in(load: Mapping[date, int], capacity: int, wanted: date) -> date:
     """Seed 002 on known counts: the first day from `wanted` (within MAX_DAYS_AHEAD) with room.
 
-    `load` maps due days to the user's open tasks; the executor keeps one per
+    `load` maps due days to the user's open tasks; the runtime's step loop keeps one per
     user per batch instead of querying per task.
     """
     horizon = wanted + timedelta(days=MAX_DAYS_AHEAD)
@@ -64,7 +64,7 @@ def check_new_task(
     contact_id: int | None,
     opportunity_id: int | None,
 ) -> tuple[User | None, int | None]:
-    """The rules a new task must pass (the service's and the executor's batched inserts).
+    """The rules a new task must pass (the CRM's own and the step loop's batched inserts).
 
     Returns:
         The assignee (None when unassigned) and the task's contact id (the

@@ -22,7 +22,7 @@ def _flag(name: str, default: bool = False) -> bool:
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """Everything the engine, the tick and the outbox relay need to know."""
+    """Everything goal matching, the tick and the outbox relay need to know."""
 
     database_url: str = field(default_factory=default_database_url)
     redis_url: str | None = field(default_factory=lambda: os.environ.get("STAGECRAFT_REDIS_URL") or None)

@@ -11,9 +11,9 @@ Invariants:
       instead of silently never crashing.
 
 Points:
-    ``after_claim``        executor: a batch of due runs is claimed, its steps
+    ``after_claim``        step loop: a batch of due runs is claimed, its steps
                            have run, the results are NOT committed yet.
-    ``after_commit``       executor: a batch (and its outbox rows) is committed,
+    ``after_commit``       step loop: a batch (and its outbox rows) is committed,
                            the relay has not delivered anything yet.
     ``relay_after_claim``  relay: outbox rows are leased, nothing sent yet.
     ``after_send``         relay: a message went out over SMTP/HTTP, its row is

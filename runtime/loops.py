@@ -106,7 +106,7 @@ class RuntimeLoops:
         return self._started and not self._stopping.is_set()
 
     def start(self) -> None:
-        """(Re)create the loop jobs, start the scheduler thread, register the waker."""
+        """(Re)create the loop jobs, start the scheduler thread, hear commits (to wake the tick)."""
         if self._started:
             return
         now = datetime.now(UTC)
@@ -138,7 +138,7 @@ class RuntimeLoops:
         log.info("runtime loops started as %s", self.worker_id)
 
     def shutdown(self, wait: bool = True) -> None:
-        """Unregister the waker and stop the scheduler (waiting for running loops)."""
+        """Stop hearing commits and stop the scheduler (waiting for running loops)."""
         if not self._started or self._stopping.is_set():
             return
         self._stopping.set()

@@ -4,7 +4,7 @@ Invariants:
     * Compiled campaigns are immutable; they are cached per database by
       version id and never recompiled per event.
     * Only campaigns whose status is "live" match events; `pin_live_campaigns`
-      reads them once for a whole executor batch.
+      reads them once for a whole step-loop batch.
     * The merged goal index (goal-index key → campaign ids) is rebuilt only
       when the set of live versions changes.
 """
@@ -57,7 +57,7 @@ def _caches_for(session: Session) -> _Caches:
     """The caches of the database this session talks to.
 
     Remembered in the session (a session talks to one database, and the
-    executor asks several times per step; `get_bind` and the weak lookup cost
+    step loop asks several times per step; `get_bind` and the weak lookup cost
     more than the step's other bookkeeping).
     """
     remembered = session.info.get(CACHES_KEY)
@@ -145,7 +145,7 @@ def _query_live(session: Session) -> tuple[LiveCampaign, ...]:
 
 @contextmanager
 def pin_live_campaigns(session: Session) -> Iterator[tuple[LiveCampaign, ...]]:
-    """Read the live campaigns once for a whole batch transaction (the executor)."""
+    """Read the live campaigns once for a whole batch transaction (the step loop)."""
     live = _query_live(session)
     session.info[LIVE_KEY] = live
     try:
@@ -187,7 +187,7 @@ def may_satisfy_goals(session: Session, data: Mapping[str, t.Any]) -> bool:
     """False when goal matching would certainly do nothing for an event (flat dict form).
 
     In memory (live campaigns pinned per batch, merged goal index cached): the
-    executor records such events without the flush and goal matching that
+    step loop records such events without the flush and goal matching that
     `models.events.record` costs. A contact-less event never satisfies a goal.
     """
     return data.get("contact_id") is not None and bool(campaigns_hit(session, data))

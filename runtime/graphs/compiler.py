@@ -1,4 +1,4 @@
-"""Compile a validated campaign graph into the lookup tables the engine runs on.
+"""Compile a validated campaign graph into the lookup tables the runtime runs on.
 
 Invariants:
     * Input is a graph that :func:`runtime.graphs.validation.validate` accepted;
@@ -72,7 +72,7 @@ def _thaw(value: object) -> t.Any:
 
 @dataclass(frozen=True)
 class GoalSpec:
-    """A goal as the engine needs it."""
+    """A goal as goal matching needs it."""
 
     type: str
     name: str
@@ -126,7 +126,7 @@ class CompiledCampaign:
         """Return the goal ids a domain event satisfies (index lookup + ``matches``).
 
         Whether the contact may take a non-entry goal (already enrolled) is the
-        engine's decision, not this method's.
+        decision of `runtime.execution.decide`, not this method's.
         """
         hits: list[str] = []
         for key in event_keys(event):

@@ -1,4 +1,4 @@
-"""Fixtures for the engine/executor tests: a migrated database per test, a fake clock, a small CRM.
+"""Fixtures for the goal-matching and step-loop tests: a migrated database per test, a fake clock, a small CRM.
 
 Import the fixtures into a test module with
 ``from tests.runtime.engine_fixtures import *  # noqa: F403``.
@@ -245,7 +245,7 @@ def _build_env(url: str, clock_: FakeClock) -> Iterator[Env]:
     e.ids["fulfillment"] = create_pipeline(
         session, ADMIN, "Fulfillment", "fulfillment", template="fulfillment"
     ).id
-    # Checklists are the CRM's business, not the engine's: let every move through.
+    # Checklists are the CRM's business, not the runtime's: let every move through.
     for item in session.scalars(select(ChecklistItem)):
         item.required = False
     session.commit()

@@ -1,4 +1,4 @@
-"""`stagecraft worker` / `python -m runtime.worker`: no Flask, clean stop, Redis publisher."""
+"""`stagecraft worker` / `python -m runtime.worker`: no Flask, clean stop."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ Invariants:
       derived from it (:meth:`NodeType.fields`).
     * Catalog code is pure: it never touches a database, Flask or the network.
       Actions reach the world only through the :class:`StepContext` protocol,
-      which the engine implements.
+      which the step loop (and the simulator) implement.
     * Methods accept a config either as a plain mapping (as stored in the
       graph JSON or the compiled campaign, possibly frozen) or as an instance
       of the type's ``Config`` model.
@@ -173,7 +173,7 @@ class ActionStep(StepType[C]):
 
 
 class TimerStep(StepType[C]):
-    """A step that waits; the engine parks the run until ``due_at``."""
+    """A step that waits; the step loop parks the run until ``due_at``."""
 
     kind: t.ClassVar[t.Literal["timer", "action"]] = "timer"
 

@@ -54,7 +54,7 @@ NO_NAMES = NoNames()
 
 
 class StepContext(t.Protocol):
-    """The engine's side of a running step: one method per kind of effect."""
+    """The runtime's side of a running step: one method per kind of effect."""
 
     now: datetime  # aware UTC
     contact_id: int

@@ -85,7 +85,7 @@ def row(factory: t.Any, row_id: int) -> OutboxMessage:
 
 
 def email(to: str = "ada@example.com", **kw: t.Any) -> dict[str, t.Any]:
-    """An email payload as the executor writes it."""
+    """An email payload as the send_email step queues it (plus a Message-ID, which older rows carried)."""
     return {
         "to": to,
         "subject": "Hello Ada",

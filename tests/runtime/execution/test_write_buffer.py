@@ -1,4 +1,4 @@
-"""The executor's write buffer: the common effects as batched rows, with unchanged semantics.
+"""The step loop's write buffer: the common effects as batched rows, with unchanged semantics.
 
 apply_tag (when no live goal can match it), create_task and create_note are
 inserted one executemany per table per batch; these tests pin that the rows
