@@ -6,53 +6,25 @@ in models.users.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
 from flask import g
-from pydantic import BaseModel
-from pydantic import Field
 
-from builder.api.base import Body
 from builder.api.base import route
 from builder.auth import login_session
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import Out
-from builder.schemas import Password
+from builder.schemas.accounts import NewTokenOut
+from builder.schemas.accounts import PasswordChange
+from builder.schemas.accounts import TeamCreate
+from builder.schemas.accounts import TeamOut
+from builder.schemas.accounts import TokenCreate
 from models import users as user_service
 from models.access import Actor
 from models.errors import DomainError
 
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1")
-
-
-class TokenCreate(Body):
-    label: str = Field(default="", max_length=120)
-    days: int = Field(default=user_service.TOKEN_DAYS, ge=1, le=user_service.MAX_TOKEN_DAYS)
-
-
-class NewTokenOut(BaseModel):
-    id: int
-    token: str
-    label: str
-    created_at: datetime
-    expires_at: datetime
-
-
-class PasswordChange(Body):
-    current_password: Password = Field(min_length=1, max_length=200)
-    new_password: Password = Field(min_length=user_service.MIN_PASSWORD, max_length=200)
-
-
-class TeamCreate(Body):
-    name: str = Field(min_length=1, max_length=120)
-
-
-class TeamOut(Out):
-    id: int
-    name: str
 
 
 @route(bp, "/auth/tokens", ("POST",), body=TokenCreate, response=NewTokenOut, status=201)

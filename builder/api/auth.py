@@ -10,10 +10,10 @@ from flask import request
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import TokenInfo
-from builder.schemas import TokenOut
-from builder.schemas import TokenRequest
-from builder.schemas import UserOut
+from builder.schemas.accounts import TokenInfo
+from builder.schemas.accounts import TokenOut
+from builder.schemas.accounts import TokenRequest
+from builder.schemas.accounts import UserOut
 from models import users as user_service
 from models.access import Actor
 from models.errors import DomainError

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from pydantic import Field
 
-from builder.api.base import Body
-from builder.api.base import Query
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
+from builder.schemas.campaigns import CampaignCreate
+from builder.schemas.campaigns import CampaignPatch
+from builder.schemas.campaigns import DraftBody
+from builder.schemas.campaigns import ImportBody
+from builder.schemas.campaigns import ListQuery
+from builder.schemas.campaigns import PublishQuery
 from models.access import Actor
 from runtime import campaigns as campaign_service
 from runtime import publishing
@@ -19,36 +22,6 @@ from runtime.graphs.graph import graph_to_json
 from runtime.graphs.layout import layout_graph
 
 bp = Blueprint("api_campaigns", __name__, url_prefix="/api/v1")
-
-
-class CampaignCreate(Body):
-    name: str = Field(min_length=1, max_length=200)
-    graph: Any = None
-
-
-class CampaignPatch(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    allow_reentry: bool | None = None
-
-
-class DraftBody(Body):
-    graph: Any
-
-
-class PublishQuery(Query):
-    dry_run: bool = False
-
-
-class ListQuery(Query):
-    include_archived: bool = False
-
-
-class ImportBody(Body):
-    format: str
-    format_version: int
-    name: str
-    graph: Any
-    allow_reentry: bool = False
 
 
 def _version_json(version: Any, with_graph: bool = False) -> dict[str, Any]:

@@ -9,11 +9,11 @@ from flask import Blueprint
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import ContactCreate
-from builder.schemas import ContactOut
-from builder.schemas import ContactPatch
-from builder.schemas import ContactQuery
-from builder.schemas import TagBody
+from builder.schemas.contacts import ContactCreate
+from builder.schemas.contacts import ContactOut
+from builder.schemas.contacts import ContactPatch
+from builder.schemas.contacts import ContactQuery
+from builder.schemas.contacts import TagBody
 from models import Contact
 from models import contacts as contact_service
 from models.access import Actor

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
-from typing import Literal
 
 from flask import Blueprint
-from pydantic import Field
 
-from builder.api.base import Body
-from builder.api.base import Query
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import Id
+from builder.schemas.events import AuditQuery
+from builder.schemas.events import EventBody
+from builder.schemas.events import OutboxQuery
+from builder.schemas.events import RunPatch
 from models import audit as audit_log
 from models.access import Actor
 from models.contacts import get_contact
@@ -22,32 +21,6 @@ from runtime import sequence_history
 from runtime.delivery.outbox import list_outbox
 
 bp = Blueprint("api_events", __name__, url_prefix="/api/v1")
-
-
-class EventBody(Body):
-    type: Literal["form_submitted", "link_clicked", "api_event", "purchase"]
-    contact_id: Id
-    form: str | None = Field(default=None, max_length=200)
-    link: str | None = Field(default=None, max_length=2000)
-    name: str | None = Field(default=None, max_length=200)
-    product: str | None = Field(default=None, max_length=200)
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
-class OutboxQuery(Query):
-    contact_id: Id | None = None
-    status: Literal["pending", "sent", "failed", "held"] | None = None
-    kind: Literal["email", "http_post"] | None = None
-    limit: int = Field(default=200, ge=1, le=1000)
-
-
-class RunPatch(Body):
-    status: Literal["paused", "active", "stopped"]
-
-
-class AuditQuery(Query):
-    action: str | None = None
-    limit: int = Field(default=200, ge=1, le=1000)
 
 
 @route(bp, "/events", ("POST",), body=EventBody, status=202)

@@ -10,13 +10,13 @@ from flask import Blueprint
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import ForecastOut
-from builder.schemas import ForecastQuery
-from builder.schemas import PipelineCreate
-from builder.schemas import PipelineOut
-from builder.schemas import StageOut
-from builder.schemas import StagePatch
-from builder.schemas import StageSpec
+from builder.schemas.pipelines import ForecastOut
+from builder.schemas.pipelines import ForecastQuery
+from builder.schemas.pipelines import PipelineCreate
+from builder.schemas.pipelines import PipelineOut
+from builder.schemas.pipelines import StageOut
+from builder.schemas.pipelines import StagePatch
+from builder.schemas.pipelines import StageSpec
 from models import pipelines as pipeline_service
 from models.access import Actor
 

@@ -9,10 +9,10 @@ from flask import Blueprint
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import TaskCreate
-from builder.schemas import TaskOut
-from builder.schemas import TaskPatch
-from builder.schemas import TaskQuery
+from builder.schemas.tasks import TaskCreate
+from builder.schemas.tasks import TaskOut
+from builder.schemas.tasks import TaskPatch
+from builder.schemas.tasks import TaskQuery
 from models import tasks as task_service
 from models.access import Actor
 

@@ -9,9 +9,9 @@ from flask import Blueprint
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import UserCreate
-from builder.schemas import UserOut
-from builder.schemas import UserPatch
+from builder.schemas.accounts import UserCreate
+from builder.schemas.accounts import UserOut
+from builder.schemas.accounts import UserPatch
 from models import users as user_service
 from models.access import Actor
 

@@ -1,0 +1,72 @@
+"""What every schema module shares: id and money types, time zones, the response and PATCH bases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from typing import Any
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+
+from pydantic import AfterValidator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import StringConstraints
+from pydantic import ValidationInfo
+from pydantic import field_validator
+
+from builder.api.base import MAX_INT
+from builder.api.base import Body
+
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Money = Annotated[float, Field(ge=0, le=999_999_999_999.99)]  # NUMERIC(14, 2)
+Password = Annotated[str, StringConstraints(strip_whitespace=False)]  # spaces are part of a password
+
+
+def _known_zone(name: str) -> str:
+    """An IANA time zone name the runtime can use (timer windows, due dates)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from exc
+    return name
+
+
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_known_zone)]
+
+
+class Out(BaseModel):
+    """Base of response models, read from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _drop_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf")
+        if name in nullable or not options:
+            continue
+        rest = [o for o in options if o.get("type") != "null"]
+        prop.pop("anyOf")
+        prop.pop("default", None)
+        if len(rest) == 1:
+            prop.update(rest[0])
+        else:
+            prop["anyOf"] = rest
+
+
+class Patch(Body):
+    """Base of PATCH bodies: a field may be left out, but null only where it means "clear"."""
+
+    model_config = ConfigDict(json_schema_extra=_drop_null)
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may be left out but cannot be null")
+        return value
