@@ -32,8 +32,7 @@ def create_token(actor: Actor, body: TokenCreate) -> Any:
     """Mint a bearer token for the caller; the clear token is in this reply only."""
     token, row = user_service.issue_token(get_session(), actor, body.label, body.days)
     commit()
-    return NewTokenOut(id=row.id, token=token, label=row.label, created_at=row.created_at,
-                       expires_at=row.expires_at).model_dump(mode="json"), 201
+    return NewTokenOut(id=row.id, token=token, label=row.label, created_at=row.created_at, expires_at=row.expires_at)
 
 
 @route(bp, "/users/me/password", ("POST",), body=PasswordChange, status=204)
@@ -54,7 +53,7 @@ def change_password(actor: Actor, body: PasswordChange) -> Any:
 @route(bp, "/teams", response=list[TeamOut])
 def list_teams(actor: Actor) -> Any:
     """Every team (share targets)."""
-    return [TeamOut.model_validate(t).model_dump(mode="json") for t in user_service.list_teams(get_session(), actor)]
+    return user_service.list_teams(get_session(), actor)
 
 
 @route(bp, "/teams", ("POST",), body=TeamCreate, response=TeamOut, status=201)
@@ -62,4 +61,4 @@ def create_team(actor: Actor, body: TeamCreate) -> Any:
     """Create a team (admins)."""
     team = user_service.create_team(get_session(), actor, body.name)
     commit()
-    return TeamOut.model_validate(team).model_dump(mode="json"), 201
+    return team

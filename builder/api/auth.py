@@ -32,14 +32,13 @@ def issue_token(body: TokenRequest) -> Any:
         raise
     token, row = user_service.create_token(session, user, body.label)
     commit()
-    return TokenOut(token=token, expires_at=row.expires_at, user=UserOut.model_validate(user)).model_dump(mode="json")
+    return TokenOut(token=token, expires_at=row.expires_at, user=UserOut.model_validate(user))
 
 
 @route(bp, "/auth/tokens", response=list[TokenInfo])
 def list_tokens(actor: Actor) -> Any:
     """The caller's tokens (never the secret)."""
-    rows = user_service.list_tokens(get_session(), actor, actor.user_id or 0)
-    return [TokenInfo.model_validate(r).model_dump(mode="json") for r in rows]
+    return user_service.list_tokens(get_session(), actor, actor.user_id or 0)
 
 
 @route(bp, "/auth/tokens/<int:token_id>", ("DELETE",), status=204)

@@ -1,7 +1,8 @@
-"""The `route` decorator: input parsing with pydantic, auth, and the OpenAPI registry.
+"""The `route` decorator: input parsing with pydantic, auth, reply shaping, and the OpenAPI registry.
 
 Every API view is declared through `route`, so the OpenAPI document is built
-from the very schemas the handlers parse with.
+from the very schemas the handlers parse with, and every reply goes out
+through the response model the document shows.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 
 from flask import Blueprint
 from flask import g
+from flask import jsonify
 from flask import request
 from pydantic import BaseModel
 from pydantic import ConfigDict
+from pydantic import TypeAdapter
 from pydantic import ValidationError
 from werkzeug.routing import IntegerConverter
 
@@ -86,6 +89,24 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     return model.model_validate(request.args.to_dict())
 
 
+class ResponseMismatch(RuntimeError):
+    """A view returned something its response model refuses: a bug (500), never the caller's 422."""
+
+
+def shape(adapter: TypeAdapter[Any], result: Any, endpoint: str = "") -> Any:
+    """`result` (ORM rows, dicts or response models) as the JSON its response model describes.
+
+    Validating on the way out means a reply cannot carry a field the schema
+    lacks, miss one it requires, or have another type; keys a dict leaves out
+    stay out (`exclude_unset`), for the few fields documented as optional.
+    """
+    try:
+        value = adapter.validate_python(result, from_attributes=True)
+    except ValidationError as exc:
+        raise ResponseMismatch(f"{endpoint}: the reply does not match its response schema: {exc}") from exc
+    return adapter.dump_python(value, mode="json", exclude_unset=True)
+
+
 def route(
     bp: Blueprint,
     rule: str,
@@ -97,7 +118,12 @@ def route(
     status: int = 200,
     public: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare an API view: `actor`, `body` and `query` are passed in as keyword arguments."""
+    """Declare an API view: `actor`, `body` and `query` are passed in as keyword arguments.
+
+    The view returns what `response` describes (ORM rows, dicts or models);
+    the reply is that, shaped through `response`, with `status`.
+    """
+    adapter: TypeAdapter[Any] | None = TypeAdapter(response) if response is not None else None
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -112,7 +138,10 @@ def route(
                     kwargs["query"] = parse_query(query)
                 except ValidationError:
                     raise
-            return view(**kwargs)
+            result = view(**kwargs)
+            if adapter is None:
+                return result
+            return jsonify(shape(adapter, result, endpoint)), status
 
         endpoint = f"{bp.name}.{view.__name__}"
         ROUTES[endpoint] = RouteSpec(

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from pydantic import EmailStr
 from pydantic import Field
+from pydantic import field_validator
 
 from builder.api.base import Body
 from builder.api.base import Query
@@ -61,3 +62,9 @@ class ContactOut(Out):
     owner_id: int | None
     tags: list[str]
     created_at: datetime
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_names(cls, value: Any) -> Any:
+        """A contact row's tags are Tag rows: their names."""
+        return [getattr(tag, "name", tag) for tag in value]
