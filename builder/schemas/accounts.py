@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import ClassVar
 from typing import Literal
 
-from pydantic import BaseModel
 from pydantic import Field
 
 from builder.api.base import Body
@@ -24,24 +23,33 @@ class TokenRequest(Body):
     label: str = Field(default="", max_length=120)
 
 
+Role = Literal["admin", "marketer", "rep"]
+
+
 class UserOut(Out):
+    """A user (never the password)."""
+
     id: int
     username: str
     name: str
     email: str
-    role: str
+    role: Role
     daily_task_capacity: int
     team_id: int | None
     active: bool
 
 
-class TokenOut(BaseModel):
+class TokenOut(Out):
+    """A new bearer token for the credentials given; the clear token is in this reply only."""
+
     token: str
     expires_at: datetime
     user: UserOut
 
 
 class TokenInfo(Out):
+    """One of the caller's tokens (never the secret)."""
+
     id: int
     label: str
     created_at: datetime
@@ -52,7 +60,7 @@ class TokenInfo(Out):
 class UserCreate(Body):
     username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: Password = Field(min_length=8, max_length=200)
-    role: Literal["admin", "marketer", "rep"]
+    role: Role
     name: str = Field(default="", max_length=120)
     email: str = Field(default="", max_length=254)
     daily_task_capacity: int = Field(default=10, ge=1, le=500)
@@ -61,7 +69,7 @@ class UserCreate(Body):
 
 class UserPatch(Patch):
     nullable: ClassVar[frozenset[str]] = frozenset({"team_id"})  # null = no team
-    role: Literal["admin", "marketer", "rep"] | None = None
+    role: Role | None = None
     name: str | None = Field(default=None, max_length=120)
     email: str | None = Field(default=None, max_length=254)
     daily_task_capacity: int | None = Field(default=None, ge=1, le=500)
@@ -76,7 +84,9 @@ class TokenCreate(Body):
     days: int = Field(default=user_service.TOKEN_DAYS, ge=1, le=user_service.MAX_TOKEN_DAYS)
 
 
-class NewTokenOut(BaseModel):
+class NewTokenOut(Out):
+    """A token minted for the caller; the clear token is in this reply only."""
+
     id: int
     token: str
     label: str
@@ -94,5 +104,7 @@ class TeamCreate(Body):
 
 
 class TeamOut(Out):
+    """A team (a share target)."""
+
     id: int
     name: str

@@ -1,7 +1,8 @@
-"""What every schema module shares: id and money types, time zones, the response and PATCH bases."""
+"""What every schema module shares: id, money and time types, the response and PATCH bases."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from typing import Any
 from typing import ClassVar
@@ -12,8 +13,10 @@ from pydantic import AfterValidator
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
+from pydantic import PlainSerializer
 from pydantic import StringConstraints
 from pydantic import ValidationInfo
+from pydantic import WithJsonSchema
 from pydantic import field_validator
 
 from builder.api.base import MAX_INT
@@ -37,10 +40,32 @@ def _known_zone(name: str) -> str:
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_known_zone)]
 
 
-class Out(BaseModel):
-    """Base of response models, read from ORM objects."""
+def _isoformat(moment: datetime) -> str:
+    return moment.isoformat()
 
-    model_config = ConfigDict(from_attributes=True)
+
+IsoTimestamp = Annotated[datetime, PlainSerializer(_isoformat, return_type=str),
+                         WithJsonSchema({"type": "string", "format": "date-time"})]
+"""A moment written by `datetime.isoformat()` (`...+00:00`): how the runtime's replies have always written it.
+
+(Fields typed plain `datetime` are written by pydantic, `...Z`; both are RFC 3339.)
+"""
+
+
+def _open_object(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    schema.pop("additionalProperties", None)
+
+
+class Out(BaseModel):
+    """Base of response models, read from ORM rows, dicts or keyword arguments.
+
+    A key the model does not declare is refused (a domain dict that grows a key
+    fails the tests until its schema says so), yet the document leaves objects
+    open: replies may gain fields later (DESIGN.md §5), so clients must ignore
+    unknown ones.
+    """
+
+    model_config = ConfigDict(from_attributes=True, extra="forbid", json_schema_extra=_open_object)
 
 
 def _drop_null(schema: dict[str, Any], model: type[BaseModel]) -> None:

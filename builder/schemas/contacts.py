@@ -52,12 +52,14 @@ class TagBody(Body):
 
 
 class ContactOut(Out):
+    """A contact with its tag names."""
+
     id: int
     email: str
     first_name: str
     last_name: str
     name: str
-    fields: dict[str, Any]
+    fields: dict[str, Any] = Field(description="Custom fields: free-form JSON values by field name.")
     timezone: str | None
     owner_id: int | None
     tags: list[str]

@@ -75,6 +75,8 @@ class ShareBody(Body):
 
 
 class OpportunityOut(Out):
+    """An opportunity as the board's card shows it: with contact, owner and stage names, days in stage, overdue."""
+
     id: int
     title: str
     contact_id: int
@@ -87,31 +89,35 @@ class OpportunityOut(Out):
     value: float
     next_action_date: date | None
     next_action_note: str
-    custom_fields: dict[str, Any]
+    custom_fields: dict[str, Any] = Field(description="Free-form JSON values by field name.")
     stage_entered_at: datetime
     days_in_stage: float
     overdue: bool
-    created_source: str
+    created_source: str = Field(description='"user" (by hand) or "campaign" (a campaign step).')
     created_at: datetime
     updated_at: datetime
 
 
 class HistoryOut(Out):
+    """One stage move of the sales history (the first row is the creation: no from-stage)."""
+
     id: int
     from_stage_id: int | None
     to_stage_id: int
-    from_stage_name: str | None = None
-    to_stage_name: str | None = None
+    from_stage_name: str | None
+    to_stage_name: str | None
     moved_at: datetime
     moved_by_id: int | None
-    moved_by_name: str | None = None
+    moved_by_name: str | None
     owner_id: int | None
-    owner_name: str | None = None
+    owner_name: str | None
     days_in_previous_stage: float | None
-    source: str
+    source: str = Field(description='"user" (by hand) or "campaign" (a campaign step).')
 
 
 class NoteOut(Out):
+    """A note on an opportunity."""
+
     id: int
     body: str
     author_id: int | None
@@ -120,6 +126,8 @@ class NoteOut(Out):
 
 
 class ShareOut(Out):
+    """A share of an opportunity with a user or a team (exactly one of the two ids is set)."""
+
     id: int
     user_id: int | None
     team_id: int | None
@@ -127,6 +135,8 @@ class ShareOut(Out):
 
 
 class ProductOut(Out):
+    """A product line of an opportunity."""
+
     id: int
     name: str
     quantity: int

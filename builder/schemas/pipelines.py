@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
 from pydantic import Field
 
 from builder.api.base import Body
@@ -13,6 +12,8 @@ from builder.schemas.common import Count
 from builder.schemas.common import Id
 from builder.schemas.common import Out
 from builder.schemas.common import Patch
+
+PipelineKind = Literal["leads", "sales", "fulfillment"]
 
 
 class ChecklistSpec(Body):
@@ -38,18 +39,22 @@ class StagePatch(Patch):
 
 class PipelineCreate(Body):
     name: str = Field(min_length=1, max_length=120)
-    kind: Literal["leads", "sales", "fulfillment"]
+    kind: PipelineKind
     template: Literal["sales_workflow", "fulfillment"] | None = None
     stages: list[StageSpec] = Field(default_factory=list)
 
 
 class ChecklistItemOut(Out):
+    """An item of a stage's checklist (required ones block moves out of the stage until ticked)."""
+
     id: int
     text: str
     required: bool
 
 
 class StageOut(Out):
+    """A stage with its checklist."""
+
     id: int
     pipeline_id: int
     number: int
@@ -60,13 +65,17 @@ class StageOut(Out):
 
 
 class PipelineOut(Out):
+    """A pipeline with its stages, in order."""
+
     id: int
     name: str
-    kind: str
+    kind: PipelineKind
     stages: list[StageOut]
 
 
 class StageForecastOut(Out):
+    """One stage's forecast: open opportunities, their value, value × probability, and how many are overdue."""
+
     stage_id: int
     number: int
     name: str
@@ -77,7 +86,9 @@ class StageForecastOut(Out):
     overdue: int
 
 
-class ForecastOut(BaseModel):
+class ForecastOut(Out):
+    """A pipeline's forecast per stage, with totals."""
+
     pipeline_id: int
     stages: list[StageForecastOut]
     total_value: float

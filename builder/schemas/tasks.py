@@ -40,6 +40,8 @@ class TaskPatch(Patch):
 
 
 class TaskOut(Out):
+    """A task (open while completed_at is null)."""
+
     id: int
     title: str
     description: str
