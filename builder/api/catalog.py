@@ -8,6 +8,7 @@ from flask import Blueprint
 
 from builder.api.base import route
 from builder.db import get_session
+from builder.schemas.catalog import CatalogOut
 from builder.schemas.catalog import SummariesBody
 from builder.schemas.catalog import SummariesOut
 from models.access import Actor
@@ -17,7 +18,7 @@ from runtime.graphs.catalog import catalog_json
 bp = Blueprint("api_catalog", __name__, url_prefix="/api/v1")
 
 
-@route(bp, "/catalog", response=dict[str, Any])
+@route(bp, "/catalog", response=CatalogOut)
 def catalog(actor: Actor) -> Any:
     """Goal types, step types and merge fields, for the canvas palette and forms."""
     return catalog_json()

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 
 from builder.api.base import ROUTES
 from builder.api.base import route
+from builder.schemas.openapi import OpenApiDocumentOut
 
 bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
 
@@ -95,7 +96,7 @@ def build_openapi() -> dict[str, Any]:
     }
 
 
-@route(bp, "/openapi.json", public=True)
+@route(bp, "/openapi.json", response=OpenApiDocumentOut, public=True)
 def openapi() -> Any:
     """This document."""
     return build_openapi()

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
 from builder.schemas.opportunities import ChecklistBody
+from builder.schemas.opportunities import ChecklistOut
 from builder.schemas.opportunities import HistoryOut
 from builder.schemas.opportunities import NoteBody
 from builder.schemas.opportunities import NoteOut
@@ -17,11 +20,14 @@ from builder.schemas.opportunities import OpportunityCreate
 from builder.schemas.opportunities import OpportunityOut
 from builder.schemas.opportunities import OpportunityPatch
 from builder.schemas.opportunities import OpportunityQuery
-from builder.schemas.opportunities import ProductOut
+from builder.schemas.opportunities import OpportunityRecordOut
 from builder.schemas.opportunities import ShareBody
 from builder.schemas.opportunities import ShareOut
-from builder.schemas.tasks import TaskOut
+from models import Note
 from models import Opportunity
+from models import Stage
+from models import StageMove
+from models import User
 from models import clock
 from models import opportunities as opp_service
 from models import tasks as task_service
@@ -47,10 +53,8 @@ def opportunity_out(opp: Opportunity) -> OpportunityOut:
     )
 
 
-def _history(session: Any, moves: list[Any]) -> list[HistoryOut]:
-    from models import Stage
-    from models import User
-
+def _history(session: Session, moves: list[StageMove]) -> list[HistoryOut]:
+    """Stage moves with the names of their stages, mover and owner."""
     names: dict[tuple[str, int], str] = {}
 
     def name(model: Any, ident: int | None) -> str | None:
@@ -84,28 +88,27 @@ def create_opportunity(actor: Actor, body: OpportunityCreate) -> Any:
     return opportunity_out(opp)
 
 
-@route(bp, "/opportunities/<int:opportunity_id>")
+def _record(session: Session, actor: Actor, opp: Opportunity) -> dict[str, Any]:
+    """The whole record: the card, and the rows of each of its tabs."""
+    notes = session.scalars(select(Note).where(Note.opportunity_id == opp.id).order_by(Note.id.desc()))
+    return {
+        **dict(opportunity_out(opp)),
+        "contact": opp.contact,
+        "checklist": opp_service.checklist(session, opp),
+        "history": _history(session, opp_service.history(session, actor, opp.id)),
+        "tasks": task_service.list_tasks(session, actor, opportunity_id=opp.id),
+        "notes": list(notes),
+        "sequences": sequence_history.contact_sequences(session, opp.contact_id),
+        "products": opp.products,
+        "shares": opp.shares,
+    }
+
+
+@route(bp, "/opportunities/<int:opportunity_id>", response=OpportunityRecordOut)
 def get_opportunity(actor: Actor, opportunity_id: int) -> Any:
     """The whole record: stage, checklist, history, tasks, notes, sequences, products, shares."""
     session = get_session()
-    opp = opp_service.get_opportunity(session, actor, opportunity_id)
-    from sqlalchemy import select
-
-    from models import Note
-
-    notes = session.scalars(select(Note).where(Note.opportunity_id == opp.id).order_by(Note.id.desc()))
-    return {
-        **opportunity_out(opp).model_dump(mode="json"),
-        "contact": {"id": opp.contact.id, "name": opp.contact.name, "email": opp.contact.email},
-        "checklist": opp_service.checklist(session, opp),
-        "history": [h.model_dump(mode="json") for h in _history(session, opp_service.history(session, actor, opp.id))],
-        "tasks": [TaskOut.model_validate(t).model_dump(mode="json")
-                  for t in task_service.list_tasks(session, actor, opportunity_id=opp.id)],
-        "notes": [NoteOut.model_validate(n).model_dump(mode="json") for n in notes],
-        "sequences": sequence_history.contact_sequences(session, opp.contact_id),
-        "products": [ProductOut.model_validate(p).model_dump(mode="json") for p in opp.products],
-        "shares": [ShareOut.model_validate(s).model_dump(mode="json") for s in opp.shares],
-    }
+    return _record(session, actor, opp_service.get_opportunity(session, actor, opportunity_id))
 
 
 @route(bp, "/opportunities/<int:opportunity_id>", ("PATCH",), body=OpportunityPatch, response=OpportunityOut)
@@ -117,7 +120,8 @@ def update_opportunity(actor: Actor, opportunity_id: int, body: OpportunityPatch
     return opportunity_out(opp)
 
 
-@route(bp, "/opportunities/<int:opportunity_id>/checklist/<int:item_id>", ("PUT",), body=ChecklistBody)
+@route(bp, "/opportunities/<int:opportunity_id>/checklist/<int:item_id>", ("PUT",), body=ChecklistBody,
+       response=ChecklistOut)
 def set_checklist_item(actor: Actor, opportunity_id: int, item_id: int, body: ChecklistBody) -> Any:
     """Tick or untick a checklist item."""
     session = get_session()

@@ -52,6 +52,20 @@ IsoTimestamp = Annotated[datetime, PlainSerializer(_isoformat, return_type=str),
 """
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def only_when(description: str) -> Any:
+    """A reply key that is left out, never null, where it does not apply.
+
+    Declare it `name: T | SkipJsonSchema[None] = only_when("...")`: the
+    document shows an optional `T` (no null, no default), and the reply shapes
+    with `exclude_unset`, so the key is absent unless the source set it.
+    """
+    return Field(default=None, description=description, json_schema_extra=_no_default)
+
+
 def _open_object(schema: dict[str, Any], model: type[BaseModel]) -> None:
     schema.pop("additionalProperties", None)
 

@@ -14,9 +14,12 @@ from builder.api.base import Body
 from builder.api.base import Query
 from builder.schemas.common import Count
 from builder.schemas.common import Id
+from builder.schemas.common import IsoTimestamp
 from builder.schemas.common import Money
 from builder.schemas.common import Out
 from builder.schemas.common import Patch
+from builder.schemas.sequences import SequenceRunOut
+from builder.schemas.tasks import TaskOut
 
 
 class ProductSpec(Body):
@@ -141,3 +144,41 @@ class ProductOut(Out):
     name: str
     quantity: int
     special_price: float | None
+
+
+class ChecklistStateOut(Out):
+    """An item of the current stage's checklist, ticked or not, on this opportunity."""
+
+    id: int
+    text: str
+    required: bool
+    done: bool
+    done_at: IsoTimestamp | None = Field(description="When it was ticked (null while not done).")
+
+
+class ChecklistOut(Out):
+    """The current stage's checklist after the change."""
+
+    checklist: list[ChecklistStateOut]
+
+
+class ContactRefOut(Out):
+    """The opportunity's contact, in brief."""
+
+    id: int
+    name: str
+    email: str
+
+
+class OpportunityRecordOut(OpportunityOut):
+    """The whole opportunity record: the card's fields, and its contact, checklist, sales history (oldest first),
+    tasks, notes (newest first), the contact's follow-up sequences, products and shares."""
+
+    contact: ContactRefOut
+    checklist: list[ChecklistStateOut]
+    history: list[HistoryOut]
+    tasks: list[TaskOut]
+    notes: list[NoteOut]
+    sequences: list[SequenceRunOut]
+    products: list[ProductOut]
+    shares: list[ShareOut]
