@@ -36,7 +36,7 @@ def create_token(actor: Actor, body: TokenCreate) -> Any:
 
 
 @route(bp, "/users/me/password", ("POST",), body=PasswordChange, status=204)
-def change_password(actor: Actor, body: PasswordChange) -> Any:
+def change_password(actor: Actor, body: PasswordChange) -> None:
     """Change the caller's password (the current one is required); other sessions end."""
     session = get_session()
     try:
@@ -47,7 +47,6 @@ def change_password(actor: Actor, body: PasswordChange) -> Any:
     commit()
     if not g.get("via_token"):
         login_session(user, keep_csrf=True)  # this browser stays logged in, with the new fingerprint
-    return "", 204
 
 
 @route(bp, "/teams", response=list[TeamOut])

@@ -42,8 +42,7 @@ def list_tokens(actor: Actor) -> Any:
 
 
 @route(bp, "/auth/tokens/<int:token_id>", ("DELETE",), status=204)
-def revoke_token(actor: Actor, token_id: int) -> Any:
+def revoke_token(actor: Actor, token_id: int) -> None:
     """Revoke one of the caller's tokens."""
     user_service.revoke_token(get_session(), actor, token_id)
     commit()
-    return "", 204

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint
+from flask import Response
 from flask import g
 from flask import jsonify
 from flask import request
@@ -62,7 +63,7 @@ class RouteSpec:
     summary: str
     body: type[BaseModel] | None
     query: type[BaseModel] | None
-    response: Any
+    response: Any  # the 2xx body's model; None only with status 204 (no body)
     status: int
     public: bool
     tag: str
@@ -120,9 +121,17 @@ def route(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API view: `actor`, `body` and `query` are passed in as keyword arguments.
 
-    The view returns what `response` describes (ORM rows, dicts or models);
-    the reply is that, shaped through `response`, with `status`.
+    Every view declares its reply: `response` is the model of its 2xx body
+    (a pydantic model, `list[...]` or a union of models), or the view has
+    `status=204` and no body. The view returns what `response` describes (ORM
+    rows, dicts or models) and the reply is that, shaped through `response`,
+    with `status`; a 204 view returns None.
     """
+    if not 200 <= status < 300:
+        raise TypeError(f"{rule}: status={status} is not a success status")
+    if (response is None) != (status == 204):
+        raise TypeError(f"{rule}: declare the reply: response=<model of the {status} body>, "
+                        "or status=204 and no response")
     adapter: TypeAdapter[Any] | None = TypeAdapter(response) if response is not None else None
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,8 +148,12 @@ def route(
                 except ValidationError:
                     raise
             result = view(**kwargs)
+            if isinstance(result, (tuple, Response)):
+                raise ResponseMismatch(f"{endpoint}: return the body only; route() sends it with status {status}")
             if adapter is None:
-                return result
+                if result is not None:
+                    raise ResponseMismatch(f"{endpoint}: a {status} reply has no body; return None")
+                return Response(status=status)
             return jsonify(shape(adapter, result, endpoint)), status
 
         endpoint = f"{bp.name}.{view.__name__}"

@@ -154,8 +154,7 @@ def share(actor: Actor, opportunity_id: int, body: ShareBody) -> Any:
 
 
 @route(bp, "/opportunities/<int:opportunity_id>/shares/<int:share_id>", ("DELETE",), status=204)
-def unshare(actor: Actor, opportunity_id: int, share_id: int) -> Any:
+def unshare(actor: Actor, opportunity_id: int, share_id: int) -> None:
     """Revoke a share."""
     opp_service.unshare(get_session(), actor, opportunity_id, share_id)
     commit()
-    return "", 204

@@ -62,11 +62,10 @@ def update_stage(actor: Actor, stage_id: int, body: StagePatch) -> Any:
 
 
 @route(bp, "/stages/<int:stage_id>", ("DELETE",), status=204)
-def delete_stage(actor: Actor, stage_id: int) -> Any:
+def delete_stage(actor: Actor, stage_id: int) -> None:
     """Delete an empty stage (admins)."""
     pipeline_service.delete_stage(get_session(), actor, stage_id)
     commit()
-    return "", 204
 
 
 @route(bp, "/pipelines/<int:pipeline_id>/forecast", query=ForecastQuery, response=ForecastOut)
