@@ -6,21 +6,20 @@ in models.users.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
 from flask import g
-from pydantic import BaseModel
-from pydantic import Field
 
-from builder.api.base import Body
 from builder.api.base import route
 from builder.auth import login_session
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import Out
-from builder.schemas import Password
+from builder.schemas.accounts import NewTokenOut
+from builder.schemas.accounts import PasswordChange
+from builder.schemas.accounts import TeamCreate
+from builder.schemas.accounts import TeamOut
+from builder.schemas.accounts import TokenCreate
 from models import users as user_service
 from models.access import Actor
 from models.errors import DomainError
@@ -28,44 +27,16 @@ from models.errors import DomainError
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1")
 
 
-class TokenCreate(Body):
-    label: str = Field(default="", max_length=120)
-    days: int = Field(default=user_service.TOKEN_DAYS, ge=1, le=user_service.MAX_TOKEN_DAYS)
-
-
-class NewTokenOut(BaseModel):
-    id: int
-    token: str
-    label: str
-    created_at: datetime
-    expires_at: datetime
-
-
-class PasswordChange(Body):
-    current_password: Password = Field(min_length=1, max_length=200)
-    new_password: Password = Field(min_length=user_service.MIN_PASSWORD, max_length=200)
-
-
-class TeamCreate(Body):
-    name: str = Field(min_length=1, max_length=120)
-
-
-class TeamOut(Out):
-    id: int
-    name: str
-
-
 @route(bp, "/auth/tokens", ("POST",), body=TokenCreate, response=NewTokenOut, status=201)
 def create_token(actor: Actor, body: TokenCreate) -> Any:
     """Mint a bearer token for the caller; the clear token is in this reply only."""
     token, row = user_service.issue_token(get_session(), actor, body.label, body.days)
     commit()
-    return NewTokenOut(id=row.id, token=token, label=row.label, created_at=row.created_at,
-                       expires_at=row.expires_at).model_dump(mode="json"), 201
+    return NewTokenOut(id=row.id, token=token, label=row.label, created_at=row.created_at, expires_at=row.expires_at)
 
 
 @route(bp, "/users/me/password", ("POST",), body=PasswordChange, status=204)
-def change_password(actor: Actor, body: PasswordChange) -> Any:
+def change_password(actor: Actor, body: PasswordChange) -> None:
     """Change the caller's password (the current one is required); other sessions end."""
     session = get_session()
     try:
@@ -76,13 +47,12 @@ def change_password(actor: Actor, body: PasswordChange) -> Any:
     commit()
     if not g.get("via_token"):
         login_session(user, keep_csrf=True)  # this browser stays logged in, with the new fingerprint
-    return "", 204
 
 
 @route(bp, "/teams", response=list[TeamOut])
 def list_teams(actor: Actor) -> Any:
     """Every team (share targets)."""
-    return [TeamOut.model_validate(t).model_dump(mode="json") for t in user_service.list_teams(get_session(), actor)]
+    return user_service.list_teams(get_session(), actor)
 
 
 @route(bp, "/teams", ("POST",), body=TeamCreate, response=TeamOut, status=201)
@@ -90,4 +60,4 @@ def create_team(actor: Actor, body: TeamCreate) -> Any:
     """Create a team (admins)."""
     team = user_service.create_team(get_session(), actor, body.name)
     commit()
-    return TeamOut.model_validate(team).model_dump(mode="json"), 201
+    return team

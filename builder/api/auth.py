@@ -10,10 +10,10 @@ from flask import request
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import TokenInfo
-from builder.schemas import TokenOut
-from builder.schemas import TokenRequest
-from builder.schemas import UserOut
+from builder.schemas.accounts import TokenInfo
+from builder.schemas.accounts import TokenOut
+from builder.schemas.accounts import TokenRequest
+from builder.schemas.accounts import UserOut
 from models import users as user_service
 from models.access import Actor
 from models.errors import DomainError
@@ -32,19 +32,17 @@ def issue_token(body: TokenRequest) -> Any:
         raise
     token, row = user_service.create_token(session, user, body.label)
     commit()
-    return TokenOut(token=token, expires_at=row.expires_at, user=UserOut.model_validate(user)).model_dump(mode="json")
+    return TokenOut(token=token, expires_at=row.expires_at, user=UserOut.model_validate(user))
 
 
 @route(bp, "/auth/tokens", response=list[TokenInfo])
 def list_tokens(actor: Actor) -> Any:
     """The caller's tokens (never the secret)."""
-    rows = user_service.list_tokens(get_session(), actor, actor.user_id or 0)
-    return [TokenInfo.model_validate(r).model_dump(mode="json") for r in rows]
+    return user_service.list_tokens(get_session(), actor, actor.user_id or 0)
 
 
 @route(bp, "/auth/tokens/<int:token_id>", ("DELETE",), status=204)
-def revoke_token(actor: Actor, token_id: int) -> Any:
+def revoke_token(actor: Actor, token_id: int) -> None:
     """Revoke one of the caller's tokens."""
     user_service.revoke_token(get_session(), actor, token_id)
     commit()
-    return "", 204

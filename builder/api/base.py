@@ -1,7 +1,8 @@
-"""The `route` decorator: input parsing with pydantic, auth, and the OpenAPI registry.
+"""The `route` decorator: input parsing with pydantic, auth, reply shaping, and the OpenAPI registry.
 
 Every API view is declared through `route`, so the OpenAPI document is built
-from the very schemas the handlers parse with.
+from the very schemas the handlers parse with, and every reply goes out
+through the response model the document shows.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint
+from flask import Response
+from flask import jsonify
 from flask import request
 from pydantic import BaseModel
 from pydantic import ConfigDict
+from pydantic import TypeAdapter
 from pydantic import ValidationError
 from werkzeug.routing import IntegerConverter
 
@@ -57,7 +61,7 @@ class RouteSpec:
     summary: str
     body: type[BaseModel] | None
     query: type[BaseModel] | None
-    response: Any
+    response: Any  # the 2xx body's model; None only with status 204 (no body)
     status: int
     public: bool
     tag: str
@@ -84,6 +88,24 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     return model.model_validate(request.args.to_dict())
 
 
+class ResponseMismatch(RuntimeError):
+    """A view returned something its response model refuses: a bug (500), never the caller's 422."""
+
+
+def shape(adapter: TypeAdapter[Any], result: Any, endpoint: str = "") -> Any:
+    """`result` (ORM rows, dicts or response models) as the JSON its response model describes.
+
+    Validating on the way out means a reply cannot carry a field the schema
+    lacks, miss one it requires, or have another type; keys a dict leaves out
+    stay out (`exclude_unset`), for the few fields documented as optional.
+    """
+    try:
+        value = adapter.validate_python(result, from_attributes=True)
+    except ValidationError as exc:
+        raise ResponseMismatch(f"{endpoint}: the reply does not match its response schema: {exc}") from exc
+    return adapter.dump_python(value, mode="json", exclude_unset=True)
+
+
 def route(
     bp: Blueprint,
     rule: str,
@@ -95,7 +117,20 @@ def route(
     status: int = 200,
     public: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare an API view: `actor`, `body` and `query` are passed in as keyword arguments."""
+    """Declare an API view: `actor`, `body` and `query` are passed in as keyword arguments.
+
+    Every view declares its reply: `response` is the model of its 2xx body
+    (a pydantic model, `list[...]` or a union of models), or the view has
+    `status=204` and no body. The view returns what `response` describes (ORM
+    rows, dicts or models) and the reply is that, shaped through `response`,
+    with `status`; a 204 view returns None.
+    """
+    if not 200 <= status < 300:
+        raise TypeError(f"{rule}: status={status} is not a success status")
+    if (response is None) != (status == 204):
+        raise TypeError(f"{rule}: declare the reply: response=<model of the {status} body>, "
+                        "or status=204 and no response")
+    adapter: TypeAdapter[Any] | None = TypeAdapter(response) if response is not None else None
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -110,7 +145,14 @@ def route(
                     kwargs["query"] = parse_query(query)
                 except ValidationError:
                     raise
-            return view(**kwargs)
+            result = view(**kwargs)
+            if isinstance(result, (tuple, Response)):
+                raise ResponseMismatch(f"{endpoint}: return the body only; route() sends it with status {status}")
+            if adapter is None:
+                if result is not None:
+                    raise ResponseMismatch(f"{endpoint}: a {status} reply has no body; return None")
+                return Response(status=status)
+            return jsonify(shape(adapter, result, endpoint)), status
 
         endpoint = f"{bp.name}.{view.__name__}"
         ROUTES[endpoint] = RouteSpec(

@@ -7,10 +7,12 @@ from typing import Any
 
 from flask import Blueprint
 from flask import current_app
+from pydantic import BaseModel
 from pydantic import TypeAdapter
 
 from builder.api.base import ROUTES
 from builder.api.base import route
+from builder.schemas.openapi import OpenApiDocumentOut
 
 bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
 
@@ -22,10 +24,20 @@ ERROR_SCHEMA = {
 }
 
 
-def _schema(kind: Any, components: dict[str, Any]) -> dict[str, Any]:
+def _component(components: dict[str, Any], name: str, definition: dict[str, Any]) -> None:
+    """Add a named schema; two different models of one name would make one of them wrong."""
+    if components.setdefault(name, definition) != definition:
+        raise RuntimeError(f"two different schemas are both called {name!r}; rename one of the models")
+
+
+def _schema(kind: Any, components: dict[str, Any], *, named: bool = False) -> dict[str, Any]:
+    """`kind`'s JSON schema; nested models go to components (so does `kind` itself when `named`)."""
     schema = TypeAdapter(kind).json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
     for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
+        _component(components, name, definition)
+    if named and isinstance(kind, type) and issubclass(kind, BaseModel):
+        _component(components, kind.__name__, schema)
+        return {"$ref": f"#/components/schemas/{kind.__name__}"}
     return schema
 
 
@@ -62,9 +74,9 @@ def build_openapi() -> dict[str, Any]:
             if spec.body is not None:
                 body_schema = _schema(spec.body, components)
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
-            ok: dict[str, Any] = {"description": "OK"}
+            ok: dict[str, Any] = {"description": "No content" if spec.response is None else "OK"}
             if spec.response is not None:
-                ok["content"] = {"application/json": {"schema": _schema(spec.response, components)}}
+                ok["content"] = {"application/json": {"schema": _schema(spec.response, components, named=True)}}
             op["responses"][str(spec.status)] = ok
             error_ref = {"$ref": "#/components/schemas/Error"}
             error = {"description": "Error", "content": {"application/json": {"schema": error_ref}}}
@@ -84,7 +96,7 @@ def build_openapi() -> dict[str, Any]:
     }
 
 
-@route(bp, "/openapi.json", public=True)
+@route(bp, "/openapi.json", response=OpenApiDocumentOut, public=True)
 def openapi() -> Any:
     """This document."""
     return build_openapi()

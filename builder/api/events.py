@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from typing import Any
-from typing import Literal
 
 from flask import Blueprint
-from pydantic import Field
 
-from builder.api.base import Body
-from builder.api.base import Query
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import Id
+from builder.schemas.events import AuditEntryOut
+from builder.schemas.events import AuditQuery
+from builder.schemas.events import EventAcceptedOut
+from builder.schemas.events import EventBody
+from builder.schemas.events import OutboxMessageOut
+from builder.schemas.events import OutboxQuery
+from builder.schemas.sequences import RunPatch
+from builder.schemas.sequences import RunStatusOut
+from builder.schemas.sequences import SequenceRunOut
 from models import audit as audit_log
 from models.access import Actor
 from models.contacts import get_contact
@@ -24,63 +28,37 @@ from runtime.delivery.outbox import list_outbox
 bp = Blueprint("api_events", __name__, url_prefix="/api/v1")
 
 
-class EventBody(Body):
-    type: Literal["form_submitted", "link_clicked", "api_event", "purchase"]
-    contact_id: Id
-    form: str | None = Field(default=None, max_length=200)
-    link: str | None = Field(default=None, max_length=2000)
-    name: str | None = Field(default=None, max_length=200)
-    product: str | None = Field(default=None, max_length=200)
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
-class OutboxQuery(Query):
-    contact_id: Id | None = None
-    status: Literal["pending", "sent", "failed", "held"] | None = None
-    kind: Literal["email", "http_post"] | None = None
-    limit: int = Field(default=200, ge=1, le=1000)
-
-
-class RunPatch(Body):
-    status: Literal["paused", "active", "stopped"]
-
-
-class AuditQuery(Query):
-    action: str | None = None
-    limit: int = Field(default=200, ge=1, le=1000)
-
-
-@route(bp, "/events", ("POST",), body=EventBody, status=202)
+@route(bp, "/events", ("POST",), body=EventBody, response=EventAcceptedOut, status=202)
 def post_event(actor: Actor, body: EventBody) -> Any:
     """Record an outside event; goals it satisfies start their sequences."""
     event_id = inbound.post_event(get_session(), actor, body.model_dump())
     commit()
-    return {"id": event_id, "type": body.type, "accepted": True}, 202
+    return {"id": event_id, "type": body.type, "accepted": True}
 
 
-@route(bp, "/outbox", query=OutboxQuery)
+@route(bp, "/outbox", query=OutboxQuery, response=list[OutboxMessageOut])
 def outbox(actor: Actor, query: OutboxQuery) -> Any:
     """Emails and HTTP posts with their delivery status and idempotency key."""
     return list_outbox(get_session(), actor, **query.model_dump())
 
 
-@route(bp, "/contacts/<int:contact_id>/sequences")
+@route(bp, "/contacts/<int:contact_id>/sequences", response=list[SequenceRunOut])
 def contact_sequences(actor: Actor, contact_id: int) -> Any:
     """The contact's follow-up sequence history."""
     get_contact(get_session(), contact_id)
     return sequence_history.contact_sequences(get_session(), contact_id)
 
 
-@route(bp, "/sequence-runs/<int:run_id>", ("PATCH",), body=RunPatch)
+@route(bp, "/sequence-runs/<int:run_id>", ("PATCH",), body=RunPatch, response=RunStatusOut)
 def update_run(actor: Actor, run_id: int, body: RunPatch) -> Any:
     """Pause, resume or stop one contact's sequence run."""
     session = get_session()
     run = sequence_history.set_run_status(session, actor, run_id, body.status)
     commit()
-    return {"id": run.id, "status": run.status, "due_at": run.due_at.isoformat() if run.due_at else None}
+    return run
 
 
-@route(bp, "/audit", query=AuditQuery)
+@route(bp, "/audit", query=AuditQuery, response=list[AuditEntryOut])
 def audit(actor: Actor, query: AuditQuery) -> Any:
     """Who published, paused, rolled back, changed roles and shares (admins)."""
     return audit_log.list_audit(get_session(), actor, query.action, query.limit)

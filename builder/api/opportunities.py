@@ -5,23 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from builder.api.base import route
-from builder.api.tasks import task_out
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import ChecklistBody
-from builder.schemas import HistoryOut
-from builder.schemas import NoteBody
-from builder.schemas import NoteOut
-from builder.schemas import OpportunityCreate
-from builder.schemas import OpportunityOut
-from builder.schemas import OpportunityPatch
-from builder.schemas import OpportunityQuery
-from builder.schemas import ProductOut
-from builder.schemas import ShareBody
-from builder.schemas import ShareOut
+from builder.schemas.opportunities import ChecklistBody
+from builder.schemas.opportunities import ChecklistOut
+from builder.schemas.opportunities import HistoryOut
+from builder.schemas.opportunities import NoteBody
+from builder.schemas.opportunities import NoteOut
+from builder.schemas.opportunities import OpportunityCreate
+from builder.schemas.opportunities import OpportunityOut
+from builder.schemas.opportunities import OpportunityPatch
+from builder.schemas.opportunities import OpportunityQuery
+from builder.schemas.opportunities import OpportunityRecordOut
+from builder.schemas.opportunities import ShareBody
+from builder.schemas.opportunities import ShareOut
+from models import Note
 from models import Opportunity
+from models import Stage
+from models import StageMove
+from models import User
 from models import clock
 from models import opportunities as opp_service
 from models import tasks as task_service
@@ -32,8 +38,8 @@ from runtime import sequence_history
 bp = Blueprint("api_opportunities", __name__, url_prefix="/api/v1")
 
 
-def opportunity_out(opp: Opportunity) -> dict[str, Any]:
-    """An opportunity as JSON (the board's card data)."""
+def opportunity_out(opp: Opportunity) -> OpportunityOut:
+    """An opportunity's card (the board's data): its row with names, days in stage and overdue."""
     now = clock.now()
     return OpportunityOut(
         id=opp.id, title=opp.title, contact_id=opp.contact_id, contact_name=opp.contact.name,
@@ -44,13 +50,11 @@ def opportunity_out(opp: Opportunity) -> dict[str, Any]:
         days_in_stage=round((now - opp.stage_entered_at).total_seconds() / 86400, 1),
         overdue=is_overdue(opp, opp.stage, now), created_source=opp.created_source,
         created_at=opp.created_at, updated_at=opp.updated_at,
-    ).model_dump(mode="json")
+    )
 
 
-def _history(session: Any, moves: list[Any]) -> list[dict[str, Any]]:
-    from models import Stage
-    from models import User
-
+def _history(session: Session, moves: list[StageMove]) -> list[HistoryOut]:
+    """Stage moves with the names of their stages, mover and owner."""
     names: dict[tuple[str, int], str] = {}
 
     def name(model: Any, ident: int | None) -> str | None:
@@ -67,14 +71,13 @@ def _history(session: Any, moves: list[Any]) -> list[dict[str, Any]]:
                                       "owner_id", "days_in_previous_stage", "source")},
         "from_stage_name": name(Stage, m.from_stage_id), "to_stage_name": name(Stage, m.to_stage_id),
         "moved_by_name": name(User, m.moved_by_id), "owner_name": name(User, m.owner_id),
-    }).model_dump(mode="json") for m in moves]
+    }) for m in moves]
 
 
 @route(bp, "/opportunities", query=OpportunityQuery, response=list[OpportunityOut])
 def list_opportunities(actor: Actor, query: OpportunityQuery) -> Any:
     """Opportunities the caller may see, filtered."""
-    rows = opp_service.list_opportunities(get_session(), actor, **query.model_dump())
-    return [opportunity_out(o) for o in rows]
+    return [opportunity_out(o) for o in opp_service.list_opportunities(get_session(), actor, **query.model_dump())]
 
 
 @route(bp, "/opportunities", ("POST",), body=OpportunityCreate, response=OpportunityOut, status=201)
@@ -82,30 +85,30 @@ def create_opportunity(actor: Actor, body: OpportunityCreate) -> Any:
     """Create an opportunity by hand (no stage goal fires)."""
     opp = opp_service.create_opportunity(get_session(), actor, **body.model_dump())
     commit()
-    return opportunity_out(opp), 201
+    return opportunity_out(opp)
 
 
-@route(bp, "/opportunities/<int:opportunity_id>")
+def _record(session: Session, actor: Actor, opp: Opportunity) -> dict[str, Any]:
+    """The whole record: the card, and the rows of each of its tabs."""
+    notes = session.scalars(select(Note).where(Note.opportunity_id == opp.id).order_by(Note.id.desc()))
+    return {
+        **dict(opportunity_out(opp)),
+        "contact": opp.contact,
+        "checklist": opp_service.checklist(session, opp),
+        "history": _history(session, opp_service.history(session, actor, opp.id)),
+        "tasks": task_service.list_tasks(session, actor, opportunity_id=opp.id),
+        "notes": list(notes),
+        "sequences": sequence_history.contact_sequences(session, opp.contact_id),
+        "products": opp.products,
+        "shares": opp.shares,
+    }
+
+
+@route(bp, "/opportunities/<int:opportunity_id>", response=OpportunityRecordOut)
 def get_opportunity(actor: Actor, opportunity_id: int) -> Any:
     """The whole record: stage, checklist, history, tasks, notes, sequences, products, shares."""
     session = get_session()
-    opp = opp_service.get_opportunity(session, actor, opportunity_id)
-    from sqlalchemy import select
-
-    from models import Note
-
-    notes = session.scalars(select(Note).where(Note.opportunity_id == opp.id).order_by(Note.id.desc()))
-    return {
-        **opportunity_out(opp),
-        "contact": {"id": opp.contact.id, "name": opp.contact.name, "email": opp.contact.email},
-        "checklist": opp_service.checklist(session, opp),
-        "history": _history(session, opp_service.history(session, actor, opp.id)),
-        "tasks": [task_out(t) for t in task_service.list_tasks(session, actor, opportunity_id=opp.id)],
-        "notes": [NoteOut.model_validate(n).model_dump(mode="json") for n in notes],
-        "sequences": sequence_history.contact_sequences(session, opp.contact_id),
-        "products": [ProductOut.model_validate(p).model_dump(mode="json") for p in opp.products],
-        "shares": [ShareOut.model_validate(s).model_dump(mode="json") for s in opp.shares],
-    }
+    return _record(session, actor, opp_service.get_opportunity(session, actor, opportunity_id))
 
 
 @route(bp, "/opportunities/<int:opportunity_id>", ("PATCH",), body=OpportunityPatch, response=OpportunityOut)
@@ -117,7 +120,8 @@ def update_opportunity(actor: Actor, opportunity_id: int, body: OpportunityPatch
     return opportunity_out(opp)
 
 
-@route(bp, "/opportunities/<int:opportunity_id>/checklist/<int:item_id>", ("PUT",), body=ChecklistBody)
+@route(bp, "/opportunities/<int:opportunity_id>/checklist/<int:item_id>", ("PUT",), body=ChecklistBody,
+       response=ChecklistOut)
 def set_checklist_item(actor: Actor, opportunity_id: int, item_id: int, body: ChecklistBody) -> Any:
     """Tick or untick a checklist item."""
     session = get_session()
@@ -138,7 +142,7 @@ def add_note(actor: Actor, opportunity_id: int, body: NoteBody) -> Any:
     """Add a note."""
     note = opp_service.add_note(get_session(), actor, opportunity_id, body.body)
     commit()
-    return NoteOut.model_validate(note).model_dump(mode="json"), 201
+    return note
 
 
 @route(bp, "/opportunities/<int:opportunity_id>/shares", ("POST",), body=ShareBody, response=ShareOut, status=201)
@@ -146,12 +150,11 @@ def share(actor: Actor, opportunity_id: int, body: ShareBody) -> Any:
     """Share with a user or team."""
     row = opp_service.share(get_session(), actor, opportunity_id, user_id=body.user_id, team_id=body.team_id)
     commit()
-    return ShareOut.model_validate(row).model_dump(mode="json"), 201
+    return row
 
 
 @route(bp, "/opportunities/<int:opportunity_id>/shares/<int:share_id>", ("DELETE",), status=204)
-def unshare(actor: Actor, opportunity_id: int, share_id: int) -> Any:
+def unshare(actor: Actor, opportunity_id: int, share_id: int) -> None:
     """Revoke a share."""
     opp_service.unshare(get_session(), actor, opportunity_id, share_id)
     commit()
-    return "", 204

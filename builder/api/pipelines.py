@@ -10,27 +10,23 @@ from flask import Blueprint
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import ForecastOut
-from builder.schemas import ForecastQuery
-from builder.schemas import PipelineCreate
-from builder.schemas import PipelineOut
-from builder.schemas import StageOut
-from builder.schemas import StagePatch
-from builder.schemas import StageSpec
+from builder.schemas.pipelines import ForecastOut
+from builder.schemas.pipelines import ForecastQuery
+from builder.schemas.pipelines import PipelineCreate
+from builder.schemas.pipelines import PipelineOut
+from builder.schemas.pipelines import StageOut
+from builder.schemas.pipelines import StagePatch
+from builder.schemas.pipelines import StageSpec
 from models import pipelines as pipeline_service
 from models.access import Actor
 
 bp = Blueprint("api_pipelines", __name__, url_prefix="/api/v1")
 
 
-def _pipeline(p: Any) -> dict[str, Any]:
-    return PipelineOut.model_validate(p).model_dump(mode="json")
-
-
 @route(bp, "/pipelines", response=list[PipelineOut])
 def list_pipelines(actor: Actor) -> Any:
     """Every pipeline with its stages."""
-    return [_pipeline(p) for p in pipeline_service.list_pipelines(get_session())]
+    return pipeline_service.list_pipelines(get_session())
 
 
 @route(bp, "/pipelines", ("POST",), body=PipelineCreate, response=PipelineOut, status=201)
@@ -40,13 +36,13 @@ def create_pipeline(actor: Actor, body: PipelineCreate) -> Any:
     pipeline = pipeline_service.create_pipeline(get_session(), actor, data["name"], data["kind"],
                                                 data["template"], data["stages"])
     commit()
-    return _pipeline(pipeline), 201
+    return pipeline
 
 
 @route(bp, "/pipelines/<int:pipeline_id>", response=PipelineOut)
 def get_pipeline(actor: Actor, pipeline_id: int) -> Any:
     """One pipeline with its stages and checklists."""
-    return _pipeline(pipeline_service.get_pipeline(get_session(), pipeline_id))
+    return pipeline_service.get_pipeline(get_session(), pipeline_id)
 
 
 @route(bp, "/pipelines/<int:pipeline_id>/stages", ("POST",), body=StageSpec, response=StageOut, status=201)
@@ -54,7 +50,7 @@ def add_stage(actor: Actor, pipeline_id: int, body: StageSpec) -> Any:
     """Insert a stage (admins)."""
     stage = pipeline_service.add_stage(get_session(), actor, pipeline_id, body.model_dump())
     commit()
-    return StageOut.model_validate(stage).model_dump(mode="json"), 201
+    return stage
 
 
 @route(bp, "/stages/<int:stage_id>", ("PATCH",), body=StagePatch, response=StageOut)
@@ -62,15 +58,14 @@ def update_stage(actor: Actor, stage_id: int, body: StagePatch) -> Any:
     """Change a stage (admins)."""
     stage = pipeline_service.update_stage(get_session(), actor, stage_id, body.model_dump(exclude_unset=True))
     commit()
-    return StageOut.model_validate(stage).model_dump(mode="json")
+    return stage
 
 
 @route(bp, "/stages/<int:stage_id>", ("DELETE",), status=204)
-def delete_stage(actor: Actor, stage_id: int) -> Any:
+def delete_stage(actor: Actor, stage_id: int) -> None:
     """Delete an empty stage (admins)."""
     pipeline_service.delete_stage(get_session(), actor, stage_id)
     commit()
-    return "", 204
 
 
 @route(bp, "/pipelines/<int:pipeline_id>/forecast", query=ForecastQuery, response=ForecastOut)
@@ -82,4 +77,4 @@ def forecast(actor: Actor, pipeline_id: int, query: ForecastQuery) -> Any:
         total_value=round(sum(r.value for r in rows), 2),
         total_weighted_value=round(sum(r.weighted_value for r in rows), 2),
         total_overdue=sum(r.overdue for r in rows),
-    ).model_dump(mode="json")
+    )

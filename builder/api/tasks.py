@@ -9,27 +9,21 @@ from flask import Blueprint
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import TaskCreate
-from builder.schemas import TaskOut
-from builder.schemas import TaskPatch
-from builder.schemas import TaskQuery
+from builder.schemas.tasks import TaskCreate
+from builder.schemas.tasks import TaskOut
+from builder.schemas.tasks import TaskPatch
+from builder.schemas.tasks import TaskQuery
 from models import tasks as task_service
 from models.access import Actor
 
 bp = Blueprint("api_tasks", __name__, url_prefix="/api/v1")
 
 
-def task_out(task: Any) -> dict[str, Any]:
-    """A task as JSON."""
-    return TaskOut.model_validate(task).model_dump(mode="json")
-
-
 @route(bp, "/tasks", query=TaskQuery, response=list[TaskOut])
 def list_tasks(actor: Actor, query: TaskQuery) -> Any:
     """Tasks by due date (reps: their own)."""
-    rows = task_service.list_tasks(get_session(), actor, assignee_id=query.assignee_id, open_only=query.open,
+    return task_service.list_tasks(get_session(), actor, assignee_id=query.assignee_id, open_only=query.open,
                                    opportunity_id=query.opportunity_id, contact_id=query.contact_id)
-    return [task_out(t) for t in rows]
 
 
 @route(bp, "/tasks", ("POST",), body=TaskCreate, response=TaskOut, status=201)
@@ -40,13 +34,13 @@ def create_task(actor: Actor, body: TaskCreate) -> Any:
         data["assignee_id"] = actor.user_id
     task = task_service.create_task(get_session(), actor, **data)
     commit()
-    return task_out(task), 201
+    return task
 
 
 @route(bp, "/tasks/<int:task_id>", response=TaskOut)
 def get_task(actor: Actor, task_id: int) -> Any:
     """One task."""
-    return task_out(task_service.get_task(get_session(), actor, task_id))
+    return task_service.get_task(get_session(), actor, task_id)
 
 
 @route(bp, "/tasks/<int:task_id>", ("PATCH",), body=TaskPatch, response=TaskOut)
@@ -54,4 +48,4 @@ def update_task(actor: Actor, task_id: int, body: TaskPatch) -> Any:
     """Complete, reopen or change a task."""
     task = task_service.update_task(get_session(), actor, task_id, body.model_dump(exclude_unset=True))
     commit()
-    return task_out(task)
+    return task

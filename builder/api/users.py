@@ -9,29 +9,25 @@ from flask import Blueprint
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas import UserCreate
-from builder.schemas import UserOut
-from builder.schemas import UserPatch
+from builder.schemas.accounts import UserCreate
+from builder.schemas.accounts import UserOut
+from builder.schemas.accounts import UserPatch
 from models import users as user_service
 from models.access import Actor
 
 bp = Blueprint("api_users", __name__, url_prefix="/api/v1")
 
 
-def _out(user: Any) -> dict[str, Any]:
-    return UserOut.model_validate(user).model_dump(mode="json")
-
-
 @route(bp, "/users/me", response=UserOut)
 def me(actor: Actor) -> Any:
     """The caller."""
-    return _out(user_service.get_user(get_session(), actor.user_id or 0))
+    return user_service.get_user(get_session(), actor.user_id or 0)
 
 
 @route(bp, "/users", response=list[UserOut])
 def list_users(actor: Actor) -> Any:
     """Every user (names are needed to assign and share)."""
-    return [_out(u) for u in user_service.list_users(get_session(), actor)]
+    return user_service.list_users(get_session(), actor)
 
 
 @route(bp, "/users", ("POST",), body=UserCreate, response=UserOut, status=201)
@@ -39,13 +35,13 @@ def create_user(actor: Actor, body: UserCreate) -> Any:
     """Create a user (admins)."""
     user = user_service.create_user(get_session(), actor=actor, **body.model_dump())
     commit()
-    return _out(user), 201
+    return user
 
 
 @route(bp, "/users/<int:user_id>", response=UserOut)
 def get_user(actor: Actor, user_id: int) -> Any:
     """One user."""
-    return _out(user_service.get_user(get_session(), user_id))
+    return user_service.get_user(get_session(), user_id)
 
 
 @route(bp, "/users/<int:user_id>", ("PATCH",), body=UserPatch, response=UserOut)
@@ -53,4 +49,4 @@ def update_user(actor: Actor, user_id: int, body: UserPatch) -> Any:
     """Change a user's role, capacity or details (admins; own name/email)."""
     user = user_service.update_user(get_session(), actor, user_id, body.model_dump(exclude_unset=True))
     commit()
-    return _out(user)
+    return user

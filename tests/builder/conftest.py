@@ -1,4 +1,9 @@
-"""API test fixtures (flaskr style): a temp-file app, a client that refuses 5xx, and API helpers."""
+"""API test fixtures (flaskr style): a temp-file app, a client that refuses 5xx, and API helpers.
+
+Every API reply any test here gets is checked against the OpenAPI document:
+its status is the declared one and its body matches the declared schema
+(`replies_match_the_document`, tests/builder/response_schemas.py).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from models import users as user_service
 from models.db import make_engine
 from models.db import transaction
 from models.db import upgrade
+from tests.builder.response_schemas import CHECKER
 
 PASSWORD = "correct-horse-1"
 ROLE_OF = {"admin": "admin", "marketer": "marketer"}
@@ -36,6 +42,19 @@ class GuardedClient(FlaskClient):
         response = super().open(*args, **kwargs)
         assert response.status_code < 500, f"{response.status_code}: {response.get_data(as_text=True)}"
         return response
+
+
+@pytest.fixture(autouse=True)
+def replies_match_the_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check each reply of every Flask test client (GuardedClient and plain ones) against the document."""
+    original = FlaskClient.open
+
+    def open_and_check(self: FlaskClient, *args: Any, **kwargs: Any) -> TestResponse:
+        response = original(self, *args, **kwargs)
+        CHECKER.check(self.application, response.request.method, response.request.path, response)
+        return response
+
+    monkeypatch.setattr(FlaskClient, "open", open_and_check)
 
 
 @pytest.fixture(autouse=True)

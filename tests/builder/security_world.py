@@ -75,7 +75,9 @@ class World:
         return {"Authorization": f"Bearer {self.tokens[username]}"} if username else {}
 
     def snapshot(self) -> None:
-        """Keep an in-memory copy of the seeded database."""
+        """Keep an in-memory copy of the seeded database (again after seeding more: the copy is replaced)."""
+        if self._pristine is not None:
+            self._pristine.close()
         self._pristine = sqlite3.connect(":memory:", check_same_thread=False)
         with sqlite3.connect(self.db_path) as src:
             src.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from builder.api.base import ROUTES
-from builder.schemas import OpportunityCreate
-from builder.schemas import OpportunityPatch
+from builder.schemas.opportunities import OpportunityCreate
+from builder.schemas.opportunities import OpportunityPatch
 
 
 @pytest.fixture

@@ -1,0 +1,46 @@
+"""Follow-up sequence runs: a contact's history, and pausing, resuming or stopping one by hand."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from builder.api.base import Body
+from builder.schemas.common import IsoTimestamp
+from builder.schemas.common import Out
+from runtime.execution.runs import Status
+
+
+class RunPatch(Body):
+    status: Literal["paused", "active", "stopped"]
+
+
+class SequenceRunOut(Out):
+    """One row of a contact's follow-up sequence history: a run of one sequence node (oldest first)."""
+
+    id: int
+    campaign_id: int
+    campaign_name: str
+    node_id: str
+    name: str = Field(description="The sequence's name.")
+    status: Status
+    waiting: bool = Field(description="Active but parked on a timer that is not due yet.")
+    started_at: IsoTimestamp
+    ended_at: IsoTimestamp | None
+    current_step: str | None = Field(description="The id of the step an open or failed run is at.")
+    current_step_type: str | None
+    step_index: int
+    next_due_at: IsoTimestamp | None = Field(description="When an open run continues.")
+    attempts: int
+    last_error: str | None
+    stop_reason: str | None
+    opportunity_id: int | None
+
+
+class RunStatusOut(Out):
+    """The run after the change."""
+
+    id: int
+    status: Status
+    due_at: IsoTimestamp | None
