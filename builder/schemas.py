@@ -230,29 +230,7 @@ class PipelineOut(Out):
     name: str
     kind: str
     stages: list[StageOut]
-
-
-class StageForecastOut(Out):
-    stage_id: int
-    number: int
-    name: str
-    probability: int
-    count: int
-    value: float
-    weighted_value: float
-    overdue: int
-
-
-class ForecastOut(BaseModel):
-    pipeline_id: int
-    stages: list[StageForecastOut]
-    total_value: float
-    total_weighted_value: float
-    total_overdue: int
-
-
-class ForecastQuery(Query):
-    owner_id: Id | None = None
+    lost_reasons: list[str]
 
 
 # --- opportunities ---------------------------------------------------------
@@ -274,10 +252,11 @@ class OpportunityCreate(Body):
     next_action_note: str = Field(default="", max_length=2000)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     products: list[ProductSpec] = Field(default_factory=list)
+    expected_close_date: date | None = None
 
 
 class OpportunityPatch(Patch):
-    nullable: ClassVar[frozenset[str]] = frozenset({"owner_id", "next_action_date"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"owner_id", "next_action_date", "expected_close_date"})
     title: str | None = Field(default=None, min_length=1, max_length=200)
     stage_id: Id | None = None
     owner_id: Id | None = None
@@ -286,6 +265,7 @@ class OpportunityPatch(Patch):
     next_action_note: str | None = Field(default=None, max_length=2000)
     custom_fields: dict[str, Any] | None = None
     products: list[ProductSpec] | None = None
+    expected_close_date: date | None = None
 
 
 class OpportunityQuery(Query):
@@ -294,6 +274,8 @@ class OpportunityQuery(Query):
     owner_id: Id | None = None
     contact_id: Id | None = None
     overdue: bool | None = None
+    outcome: str | None = Field(default=None, pattern=r"^(open|won|lost)(,(open|won|lost))*$",
+                                description="Only these outcomes, comma-separated (e.g. open,won).")
     q: str = ""
     limit: int = Field(default=500, ge=1, le=5000)
     offset: Count = 0
@@ -332,6 +314,11 @@ class OpportunityOut(Out):
     created_source: str
     created_at: datetime
     updated_at: datetime
+    outcome: Literal["open", "won", "lost"]
+    closed_at: datetime | None
+    expected_close_date: date | None
+    close_reason: str
+    close_note: str
 
 
 class HistoryOut(Out):
@@ -347,6 +334,9 @@ class HistoryOut(Out):
     owner_name: str | None = None
     days_in_previous_stage: float | None
     source: str
+    kind: Literal["created", "move", "won", "lost", "reopened"] = "move"
+    reason: str | None = None
+    note: str | None = None
 
 
 class NoteOut(Out):

@@ -61,6 +61,7 @@ class RouteSpec:
     status: int
     public: bool
     tag: str
+    media_type: str = "application/json"
 
 
 ROUTES: dict[str, RouteSpec] = {}
@@ -94,6 +95,7 @@ def route(
     response: Any = None,
     status: int = 200,
     public: bool = False,
+    media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API view: `actor`, `body` and `query` are passed in as keyword arguments."""
 
@@ -117,6 +119,7 @@ def route(
             rule=PREFIX + rule if bp.url_prefix is None else (bp.url_prefix + rule), methods=methods,
             summary=(view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else view.__name__,
             body=body, query=query, response=response, status=status, public=public, tag=bp.name,
+            media_type=media_type,
         )
         bp.add_url_rule(rule, view.__name__, wrapper, methods=list(methods))
         return wrapper

@@ -43,7 +43,8 @@ def opportunity_out(opp: Opportunity) -> dict[str, Any]:
         custom_fields=opp.custom_fields, stage_entered_at=opp.stage_entered_at,
         days_in_stage=round((now - opp.stage_entered_at).total_seconds() / 86400, 1),
         overdue=is_overdue(opp, opp.stage, now), created_source=opp.created_source,
-        created_at=opp.created_at, updated_at=opp.updated_at,
+        created_at=opp.created_at, updated_at=opp.updated_at, outcome=opp.outcome, closed_at=opp.closed_at,
+        expected_close_date=opp.expected_close_date, close_reason=opp.close_reason, close_note=opp.close_note,
     ).model_dump(mode="json")
 
 
@@ -64,7 +65,7 @@ def _history(session: Any, moves: list[Any]) -> list[dict[str, Any]]:
 
     return [HistoryOut.model_validate({
         **{k: getattr(m, k) for k in ("id", "from_stage_id", "to_stage_id", "moved_at", "moved_by_id",
-                                      "owner_id", "days_in_previous_stage", "source")},
+                                      "owner_id", "days_in_previous_stage", "source", "kind", "reason", "note")},
         "from_stage_name": name(Stage, m.from_stage_id), "to_stage_name": name(Stage, m.to_stage_id),
         "moved_by_name": name(User, m.moved_by_id), "owner_name": name(User, m.owner_id),
     }).model_dump(mode="json") for m in moves]
@@ -73,7 +74,10 @@ def _history(session: Any, moves: list[Any]) -> list[dict[str, Any]]:
 @route(bp, "/opportunities", query=OpportunityQuery, response=list[OpportunityOut])
 def list_opportunities(actor: Actor, query: OpportunityQuery) -> Any:
     """Opportunities the caller may see, filtered."""
-    rows = opp_service.list_opportunities(get_session(), actor, **query.model_dump())
+    params = query.model_dump()
+    outcome = params.pop("outcome")
+    rows = opp_service.list_opportunities(get_session(), actor, outcomes=tuple(outcome.split(",")) if outcome else None,
+                                          **params)
     return [opportunity_out(o) for o in rows]
 
 
