@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -27,7 +28,8 @@ class Pipeline(Base):
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(16))
     archived: Mapped[bool] = mapped_column(default=False)
-    lost_reasons: Mapped[list[Any]] = mapped_column(default=lambda: list(DEFAULT_LOST_REASONS))
+    lost_reasons: Mapped[list[Any]] = mapped_column(default=lambda: list(DEFAULT_LOST_REASONS),
+                                                    server_default=text("'[]'"))
     stages: Mapped[list[Stage]] = relationship(
         back_populates="pipeline", order_by="Stage.number", cascade="all, delete-orphan"
     )

@@ -28,30 +28,33 @@ FINAL_STAGES = ("SELECT s.id FROM stage s WHERE s.number = "
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("opportunity", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("outcome", sa.String(length=8), server_default=sa.text("'open'"),
-                                      nullable=False))
-        batch_op.add_column(sa.Column("closed_at", models.tables.base.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column("expected_close_date", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("close_reason", sa.String(length=200), server_default=sa.text("''"),
-                                      nullable=False))
-        batch_op.add_column(sa.Column("close_note", sa.Text(), server_default=sa.text("''"), nullable=False))
-        batch_op.create_index(batch_op.f("ix_opportunity_outcome"), ["outcome"], unique=False)
-        batch_op.create_check_constraint("outcome_known", "outcome IN ('open', 'won', 'lost')")
+    # Plain ADD COLUMN, never a batch "recreate": on SQLite that drops and recreates the table, which
+    # foreign keys (enforced on every connection) refuse once other tables refer to its rows.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:  # SQLite adds a CHECK only inline, with the column
+        op.execute(sa.text("ALTER TABLE opportunity ADD COLUMN outcome VARCHAR(8) DEFAULT 'open' NOT NULL "
+                           "CONSTRAINT ck_opportunity_outcome_known CHECK (outcome IN ('open', 'won', 'lost'))"))
+    else:
+        op.add_column("opportunity", sa.Column("outcome", sa.String(length=8), server_default=sa.text("'open'"),
+                                               nullable=False))
+        op.create_check_constraint(op.f("ck_opportunity_outcome_known"), "opportunity",
+                                   "outcome IN ('open', 'won', 'lost')")
+    op.add_column("opportunity", sa.Column("closed_at", models.tables.base.UTCDateTime(), nullable=True))
+    op.add_column("opportunity", sa.Column("expected_close_date", sa.Date(), nullable=True))
+    op.add_column("opportunity", sa.Column("close_reason", sa.String(length=200), server_default=sa.text("''"),
+                                           nullable=False))
+    op.add_column("opportunity", sa.Column("close_note", sa.Text(), server_default=sa.text("''"), nullable=False))
+    op.create_index(op.f("ix_opportunity_outcome"), "opportunity", ["outcome"], unique=False)
 
-    with op.batch_alter_table("stage_move", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("kind", sa.String(length=16), server_default=sa.text("'move'"),
-                                      nullable=False))
-        batch_op.add_column(sa.Column("reason", sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column("note", sa.Text(), nullable=True))
+    op.add_column("stage_move", sa.Column("kind", sa.String(length=16), server_default=sa.text("'move'"),
+                                          nullable=False))
+    op.add_column("stage_move", sa.Column("reason", sa.String(length=200), nullable=True))
+    op.add_column("stage_move", sa.Column("note", sa.Text(), nullable=True))
 
-    with op.batch_alter_table("pipeline", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("lost_reasons", sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
+    op.add_column("pipeline", sa.Column("lost_reasons", sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
 
     op.execute(sa.text("UPDATE pipeline SET lost_reasons = :reasons").bindparams(
         sa.bindparam("reasons", LOST_REASONS, type_=sa.JSON())))
-    with op.batch_alter_table("pipeline", schema=None) as batch_op:
-        batch_op.alter_column("lost_reasons", server_default=None)
     op.execute(sa.text("UPDATE stage_move SET kind = 'created' WHERE from_stage_id IS NULL"))
     op.execute(sa.text(f"UPDATE stage_move SET kind = 'won' WHERE from_stage_id IS NOT NULL "
                        f"AND to_stage_id IN ({FINAL_STAGES})"))
@@ -60,17 +63,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("pipeline", schema=None) as batch_op:
-        batch_op.drop_column("lost_reasons")
-    with op.batch_alter_table("stage_move", schema=None) as batch_op:
-        batch_op.drop_column("note")
-        batch_op.drop_column("reason")
-        batch_op.drop_column("kind")
-    with op.batch_alter_table("opportunity", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("ck_opportunity_outcome_known"), type_="check")
-        batch_op.drop_index(batch_op.f("ix_opportunity_outcome"))
-        batch_op.drop_column("close_note")
-        batch_op.drop_column("close_reason")
-        batch_op.drop_column("expected_close_date")
-        batch_op.drop_column("closed_at")
-        batch_op.drop_column("outcome")
+    op.drop_column("pipeline", "lost_reasons")
+    for column in ("note", "reason", "kind"):
+        op.drop_column("stage_move", column)
+    op.drop_index(op.f("ix_opportunity_outcome"), table_name="opportunity")
+    if op.get_bind().dialect.name != "sqlite":  # SQLite drops the inline CHECK with its column
+        op.drop_constraint(op.f("ck_opportunity_outcome_known"), "opportunity", type_="check")
+    for column in ("close_note", "close_reason", "expected_close_date", "closed_at", "outcome"):
+        op.drop_column("opportunity", column)
