@@ -4,7 +4,7 @@
 // a move blocked by required checklist items opens a dialog to tick them and retry. Dropping a card on
 // "Won" wins it (a move into the final stage), on "Lost" asks for a reason. Focus stays on the moved card.
 "use strict";
-Stagecraft.page("board", ({ root, $, api, el, money, me, ws, live, outcomes }) => {
+Stagecraft.page("board", ({ root, $, api, el, money, me, ws, live, outcomes, checklistDialog }) => {
   const pipelineId = Number(root.dataset.pipelineId);
   const columnsEl = $("board-columns");
   const totalsEl = $("board-totals");
@@ -135,12 +135,12 @@ Stagecraft.page("board", ({ root, $, api, el, money, me, ws, live, outcomes }) =
         else lost += o.value || 0;
       }
     }
-    totalsEl.replaceChildren(
+    totalsEl.replaceChildren(...[
       el("span", {}, el("strong", {}, String(count)), count === 1 ? " open deal" : " open deals"),
       el("span", {}, el("strong", {}, money(total)), " open"),
       el("span", {}, el("strong", {}, money(weighted)), " weighted"),
       el("span", {}, el("strong", {}, money(won)), " won"),
-      state.lost ? el("span", {}, el("strong", {}, money(lost)), " lost") : null);
+      state.lost ? el("span", {}, el("strong", {}, money(lost)), " lost") : null].filter(Boolean));
     showPick();
     restoreFocus(focus);
   }
@@ -354,67 +354,16 @@ Stagecraft.page("board", ({ root, $, api, el, money, me, ws, live, outcomes }) =
   async function refused(opp, err, focus, retry, targetName) {
     if (err.code === "checklist_incomplete") {
       await load(focus);
-      openChecklistDialog(opp, targetName, (err.details && err.details.items) || [], retry);
+      checklistDialog.open({
+        opp, fromName: stageName(opp.stage_id), targetName, items: (err.details && err.details.items) || [], retry,
+        onDone: () => say(`Moved ${opp.title} to ${targetName}.`),
+        onClose: () => { restoreFocus(focus); load(focus); },
+      });
     } else {
       state.cardErrors.set(opp.id, ws.describe(err));
       await load(focus);
     }
   }
-
-  // ---- the checklist dialog ------------------------------------------------
-
-  const dialog = $("checklist-dialog");
-  const dialogItems = $("checklist-dialog-items");
-  const dialogError = $("checklist-dialog-error");
-  const retryButton = $("checklist-retry");
-  let pending = null;        // {opp, retry, targetName}
-  let focusAfterDialog = null;
-
-  function openChecklistDialog(opp, targetName, items, retry) {
-    pending = { opp, retry, targetName };
-    focusAfterDialog = cardFocus(opp);
-    $("checklist-dialog-lead").textContent = `“${opp.title}” can't leave ${stageName(opp.stage_id)} for ${targetName} until these required items are done:`;
-    renderDialogItems(opp, items);
-    ws.showError(dialogError, "");
-    retryButton.disabled = false;
-    if (!dialog.open) dialog.showModal();
-    const first = dialogItems.querySelector("input");
-    if (first) first.focus();
-  }
-
-  function renderDialogItems(opp, items) {
-    dialogItems.replaceChildren(...items.map((item) => {
-      const box = el("input", { type: "checkbox", "data-item-id": item.id });
-      const note = el("span", { class: "field-error", hidden: true });
-      box.addEventListener("change", () => ws.act(box, note, () => api("PUT", `/opportunities/${opp.id}/checklist/${item.id}`, { done: box.checked }),
-        { onError: (err) => { box.checked = !box.checked; ws.showError(note, err); } }));
-      return el("li", {}, el("label", { class: "check-item" }, box, el("span", {}, item.text),
-        el("span", { class: "req-mark" }, "Required")), note);
-    }));
-  }
-
-  retryButton.addEventListener("click", () => {
-    if (!pending) return;
-    const { opp, retry, targetName } = pending;
-    ws.act(retryButton, dialogError, async () => {
-      await retry();
-      say(`Moved ${opp.title} to ${targetName}.`);
-      dialog.close();
-    }, { onError: (err) => {
-      if (err.code !== "checklist_incomplete") { ws.showError(dialogError, err); return; }
-      const items = (err.details && err.details.items) || [];
-      renderDialogItems(opp, items);
-      ws.showError(dialogError, `Still to do: ${items.map((i) => i.text).join("; ")}`);
-    } });
-  });
-  $("checklist-cancel").addEventListener("click", () => dialog.close());
-  dialog.addEventListener("close", () => {
-    pending = null;
-    const focus = focusAfterDialog;
-    focusAfterDialog = null;
-    restoreFocus(focus);
-    load(focus);
-  });
 
   // ---- filters, compact mode and picker ---------------------------------------
 

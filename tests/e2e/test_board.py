@@ -208,6 +208,7 @@ def test_move_with_arrow_keys_needs_enter(page: Page, server: Any, board: dict[s
     expect(column_cards(page, proposed["id"]).filter(has_text="Hooli migration")).to_have_count(1)
     assert _stage_of(server, hooli["id"], proposed["id"]) == proposed["id"]
     expect(card(page, hooli["id"])).to_be_focused()
+    tick_required(server, hooli["id"], proposed)
     page.keyboard.press("ArrowLeft")  # and back, all from the keyboard
     page.keyboard.press("Enter")
     expect(column_cards(page, developed["id"]).filter(has_text="Hooli migration")).to_have_count(1)
