@@ -124,7 +124,7 @@ def test_general_tab_and_history(page: Page, server: Any, deal: dict[str, Any]) 
     expect(rows).to_have_count(2)
     newest = rows.nth(0)
     expect(newest).to_contain_text("Prospect → Qualified")
-    expect(newest.locator("td").nth(2)).to_have_text("4.0")
+    expect(newest.locator("td").nth(2)).to_have_text("4 days")
     expect(newest.locator("td").nth(3)).to_have_text("admin")
     expect(newest.locator("td").nth(4)).to_have_text("rep1")
     expect(newest.locator(".badge")).to_have_text("User")
@@ -253,6 +253,8 @@ def test_follow_up_sequences_tab(page: Page, server: Any, deal: dict[str, Any]) 
     run = runs[0]
     row = page.locator(f'#sequences-table tr[data-run-id="{run["id"]}"]')
     expect(row).to_contain_text("Call follow-up")
+    assert run["current_step_summary"] == "Wait 2 days"  # the catalog's summary, not the step id
+    expect(row.locator("td").nth(3)).to_have_text("Wait 2 days")
     expect(row.locator(".badge")).to_contain_text(
         "waiting" if run.get("waiting") else run["status"]
     )
