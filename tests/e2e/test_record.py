@@ -253,8 +253,8 @@ def test_follow_up_sequences_tab(page: Page, server: Any, deal: dict[str, Any]) 
     run = runs[0]
     row = page.locator(f'#sequences-table tr[data-run-id="{run["id"]}"]')
     expect(row).to_contain_text("Call follow-up")
-    assert run["current_step_summary"] == "Wait 2 days"  # the catalog's summary, not the step id
-    expect(row.locator("td").nth(3)).to_have_text("Wait 2 days")
+    assert run["current_step_summary"] == "Email “Our call”"  # the catalog's summary, not the step id
+    expect(row.locator("td").nth(3)).to_have_text("Email “Our call”")
     expect(row.locator(".badge")).to_contain_text(
         "waiting" if run.get("waiting") else run["status"]
     )
