@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import g
 from flask import redirect
-from flask import current_app
 from flask import render_template
 from flask import send_from_directory
 from flask_login import login_required

@@ -204,12 +204,14 @@ def test_move_with_arrow_keys_needs_enter(page: Page, server: Any, board: dict[s
     expect(page.locator(".column.is-picked")).to_have_count(0)
     assert server.api("GET", f"/opportunities/{hooli['id']}")["stage_id"] == developed["id"]
     page.keyboard.press("ArrowRight")
+    expect(page.locator(f'.column[data-stage-id="{proposed["id"]}"]')).to_have_class(re.compile("is-picked"))
     page.keyboard.press("Enter")
     expect(column_cards(page, proposed["id"]).filter(has_text="Hooli migration")).to_have_count(1)
     assert _stage_of(server, hooli["id"], proposed["id"]) == proposed["id"]
     expect(card(page, hooli["id"])).to_be_focused()
     tick_required(server, hooli["id"], proposed)
     page.keyboard.press("ArrowLeft")  # and back, all from the keyboard
+    expect(page.locator(f'.column[data-stage-id="{developed["id"]}"]')).to_have_class(re.compile("is-picked"))
     page.keyboard.press("Enter")
     expect(column_cards(page, developed["id"]).filter(has_text="Hooli migration")).to_have_count(1)
     expect(card(page, hooli["id"])).to_be_focused()

@@ -198,6 +198,7 @@ def test_tasks_and_sharing(page: Page, server: Any, deal: dict[str, Any]) -> Non
     page.click("#task-add")
     row = page.locator("#open-tasks .task-row").filter(has_text="Book the pricing call")
     expect(row).to_have_count(1)
+    expect(page.locator("#timeline .tl-open").filter(has_text="Book the pricing call")).to_have_count(1)  # to do
     row.get_by_role("button", name="Complete Book the pricing call").click()
     expect(page.locator("#open-tasks")).not_to_contain_text("Book the pricing call")
     expect(page.locator("#timeline .tl-task")).to_contain_text("Book the pricing call")
@@ -229,6 +230,7 @@ def test_record_shares_with_a_team(page: Page, server: Any, deal: dict[str, Any]
     try:
         _open(page, server, deal)
         _tab(page, "Sharing")
+        expect(page.locator("#share-user option", has_text=f"{team['name']} (team)")).to_have_count(1)
         page.select_option("#share-user", f"team:{team['id']}")
         page.click("#share-form button[type=submit]")
         expect(page.locator("#share-list .share-row")).to_contain_text(team["name"])
