@@ -147,8 +147,8 @@ def login() -> Any:
             )
         except DomainError as exc:
             commit()  # keep the failed attempt for rate limiting
-            error = exc.message
-            return render_template("login.html", error=error), exc.status
+            error = exc.message[:1].upper() + exc.message[1:] + ("" if exc.message.endswith(".") else ".")
+            return render_template("login.html", error=error, username=request.form.get("username", "")), exc.status
         login_session(user)
         return redirect(safe_next(request.args.get("next")))
     return render_template("login.html", error=error)

@@ -24,10 +24,63 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return jsonify({"error": {"code": code, "message": message, "details": details or {}}}), status
 
 
+def field_label(loc: tuple[Any, ...]) -> str:
+    """A field path in words: ("next_action_date",) → "Next action date", ("products", 0, "quantity") →
+    "Quantity (products, item 1)", ("owner_id",) → "Owner"."""
+    names = [str(p) for p in loc if not isinstance(p, int)]
+    if not names:
+        return "The request"
+    last = names[-1].removesuffix("_id").replace("_", " ").strip() or names[-1]
+    label = last[:1].upper() + last[1:]
+    items = [p for p in loc if isinstance(p, int)]
+    if len(names) > 1 and items:
+        label += f" ({names[0].replace('_', ' ')}, item {items[-1] + 1})"
+    return label
+
+
+def plain_message(err: Any) -> str:
+    """One pydantic error in plain words naming the field ("Value must be 0 or more."), never the input."""
+    label, kind, ctx = field_label(tuple(err["loc"])), err["type"], err.get("ctx") or {}
+    if kind == "missing":
+        return f"{label} is required."
+    if kind == "extra_forbidden":
+        return f"{label} is not something this accepts."
+    bounds = {"greater_than_equal": ("ge", "{} or more"), "greater_than": ("gt", "more than {}"),
+              "less_than_equal": ("le", "{} or less"), "less_than": ("lt", "less than {}")}
+    if kind in bounds and bounds[kind][0] in ctx:
+        key, words = bounds[kind]
+        bound = ctx[key]
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"{label} must be {words.format(bound)}."
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return f"{label} cannot be empty." if n == 1 else f"{label} must be at least {n} characters."
+    if kind == "string_too_long":
+        return f"{label} can be at most {ctx.get('max_length')} characters."
+    if kind == "too_long":
+        return f"{label} can have at most {ctx.get('max_length')} items."
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"{label} must be a whole number."
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return f"{label} must be a number."
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return f"{label} must be a date (YYYY-MM-DD)."
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{label} must be true or false."
+    if kind in ("literal_error", "enum"):
+        return f"{label} must be {ctx.get('expected', 'one of the listed choices')}."
+    if kind == "string_pattern_mismatch":
+        return f"{label} is not in the expected form."
+    if kind == "value_error":
+        return f"{label}: {str(err['msg']).removeprefix('Value error, ')}."
+    return f"{label}: {err['msg']}."
+
+
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
-    """Pydantic errors as [{field, message, type}] without echoing the input."""
+    """Pydantic errors as [{field, message, type}] in plain words, without echoing the input."""
     return [
-        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
+        {"field": ".".join(str(p) for p in err["loc"]), "message": plain_message(err), "type": err["type"]}
         for err in exc.errors(include_url=False, include_input=False)
     ]
 
@@ -45,8 +98,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Any:
-        return error_response(422, "validation_error", "the request body or query is invalid",
-                              {"errors": validation_details(exc)})
+        errors = validation_details(exc)
+        return error_response(422, "validation_error", " ".join(e["message"] for e in errors[:5]),
+                              {"errors": errors})
 
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> Any:

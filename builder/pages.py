@@ -6,9 +6,11 @@ from typing import Any
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import g
 from flask import redirect
 from flask import render_template
+from flask import send_from_directory
 from flask_login import login_required
 
 from builder.db import get_session
@@ -32,6 +34,13 @@ def home() -> Any:
     if user is not None and user.role == "rep":
         return redirect("/pipelines")
     return redirect("/campaigns")
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Any:
+    """The app icon where a browser asks for /favicon.ico (pages link the SVG itself)."""
+    return send_from_directory(current_app.static_folder or "", "favicon.svg", mimetype="image/svg+xml",
+                               max_age=86400)
 
 
 @bp.route("/contacts")

@@ -1,4 +1,4 @@
-"""The rep's workspace pages: pipeline board, opportunity record, My tasks, forecast.
+"""The rep's workspace pages: pipeline board, opportunity record, My tasks, forecast, reports.
 
 Handlers are thin shells: they check the thing exists (and that the caller may
 see it), then render a template whose script fetches everything over the REST
@@ -77,6 +77,20 @@ def forecast(pipeline_id: int) -> Any:
     """The forecast of one pipeline: value and weighted value per stage, overdue counts."""
     pipeline = _pipeline_or_404(pipeline_id)
     return render_template("workspace/forecast.html", pipeline=pipeline, pipelines=_pipelines())
+
+
+@bp.route("/reports")
+@login_required
+def reports() -> Any:
+    """Sales reports of one pipeline (?pipeline_id=, else the last board used, else the first)."""
+    pipelines = _pipelines()
+    if not pipelines:
+        return render_template("workspace/reports.html", pipeline=None, pipelines=[])
+    ids = [p["id"] for p in pipelines]
+    wanted = request.args.get("pipeline_id", type=int)
+    if wanted not in ids:
+        wanted = session.get(LAST_PIPELINE) if session.get(LAST_PIPELINE) in ids else ids[0]
+    return render_template("workspace/reports.html", pipeline=_pipeline_or_404(wanted), pipelines=pipelines)
 
 
 @bp.route("/opportunities/<int:opportunity_id>")

@@ -105,6 +105,19 @@ class StageMoved(Logged):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OpportunityClosed(Logged):
+    """An opportunity was won (moved into its pipeline's final stage) or lost (from any stage)."""
+
+    name: ClassVar[str] = "opportunity_closed"
+    opportunity_id: int
+    pipeline_id: int
+    stage_id: int
+    outcome: str
+    reason: str = ""
+    value: float = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class TagApplied(Logged):
     """A tag was applied to the contact (it did not have it)."""
 

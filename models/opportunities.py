@@ -5,7 +5,10 @@ Invariants:
   before anything changes;
 - moving to the current stage is not a move; moving across pipelines is refused;
 - every creation and move writes one history row and one domain event in the
-  caller's transaction.
+  caller's transaction;
+- a move into the pipeline's final stage wins the deal (`opportunity_closed`
+  after `stage_moved`); a won or lost deal does not move until it is reopened
+  (models/outcomes.py).
 """
 
 from __future__ import annotations
@@ -41,9 +44,11 @@ from models.errors import Conflict
 from models.errors import Forbidden
 from models.errors import Invalid
 from models.errors import NotFound
+from models.pipelines import final_stage_id
 from models.pipelines import is_overdue
 
-EDITABLE = {"title", "value", "next_action_date", "next_action_note", "custom_fields", "owner_id", "stage_id"}
+EDITABLE = {"title", "value", "next_action_date", "next_action_note", "custom_fields", "owner_id", "stage_id",
+            "expected_close_date"}
 
 
 def _load(session: Session, opportunity_id: int) -> Opportunity | None:
@@ -78,11 +83,15 @@ def create_opportunity(
     products: list[dict[str, Any]] | None = None,
     source: str = "user",
     campaign_id: int | None = None,
+    expected_close_date: date | None = None,
 ) -> Opportunity:
     """Create an opportunity in a stage; history says "created in" with its source.
 
     A hand-made opportunity emits `opportunity_created` with source "user",
     which does not satisfy a "moved into" goal; a campaign-made one does.
+    Created in the pipeline's final stage, it is won from the start (entered
+    after the fact); like a hand-made creation in a stage, that records no
+    `opportunity_closed` event.
     """
     if actor.role == "marketer":
         require_role(actor, "admin", "rep")
@@ -100,12 +109,14 @@ def create_opportunity(
     if value is not None and value < 0:
         raise Invalid("value cannot be negative", code="invalid_value", details={"field": "value"})
     now = clock.now()
+    won = final_stage_id(session, pipeline_id) == stage_id
     opp = Opportunity(
         title=title, contact_id=contact_id, pipeline_id=pipeline_id, stage_id=stage_id,
         owner_id=owner_id, value=value or 0, next_action_date=next_action_date,
         next_action_note=next_action_note, custom_fields=custom_fields or {},
         stage_entered_at=now, created_at=now, updated_at=now, created_by_id=actor.user_id,
-        created_source=source,
+        created_source=source, expected_close_date=expected_close_date,
+        outcome="won" if won else "open", closed_at=now if won else None,
         products=[OpportunityProduct(**p) for p in products or []],
     )
     session.add(opp)
@@ -113,7 +124,7 @@ def create_opportunity(
     session.add(StageMove(
         opportunity_id=opp.id, from_stage_id=None, to_stage_id=stage_id, moved_at=now,
         moved_by_id=actor.user_id, owner_id=owner_id, days_in_previous_stage=None, source=source,
-        campaign_id=campaign_id,
+        campaign_id=campaign_id, kind="created",
     ))
     events.record(session, events.OpportunityCreated(
         contact_id=contact_id, opportunity_id=opp.id, pipeline_id=pipeline_id, stage_id=stage_id,
@@ -143,10 +154,20 @@ def move_stage(
     *,
     source: str = "user",
     campaign_id: int | None = None,
+    reason: str = "",
+    note: str = "",
 ) -> StageMove | None:
-    """Move an opportunity to another stage of its pipeline; None when it is already there."""
+    """Move an opportunity to another stage of its pipeline; None when it is already there.
+
+    A move into the pipeline's final stage wins the deal (`reason` and `note`
+    are kept with the win). A won or lost deal is refused (`409
+    opportunity_closed`): reopen it first.
+    """
     if to_stage_id == opp.stage_id:
         return None
+    if opp.outcome != "open":
+        raise Conflict(f"this deal is {opp.outcome}; reopen it before moving it to another stage",
+                       code="opportunity_closed", details={"outcome": opp.outcome})
     target = session.get(Stage, to_stage_id)
     if target is None:
         raise Invalid("no such stage", code="unknown_stage", details={"field": "stage_id"})
@@ -163,22 +184,37 @@ def move_stage(
     now = clock.now()
     from_stage_id = opp.stage_id
     days = (now - opp.stage_entered_at).total_seconds() / 86400
+    won = final_stage_id(session, opp.pipeline_id) == to_stage_id
     move = StageMove(
         opportunity_id=opp.id, from_stage_id=from_stage_id, to_stage_id=to_stage_id, moved_at=now,
         moved_by_id=actor.user_id, owner_id=opp.owner_id, days_in_previous_stage=round(days, 2),
-        source=source, campaign_id=campaign_id,
+        source=source, campaign_id=campaign_id, kind="won" if won else "move",
+        reason=(reason or None) if won else None, note=(note or None) if won else None,
     )
     opp.stage_id = to_stage_id
     opp.stage_entered_at = now
     opp.updated_at = now
+    if won:
+        opp.outcome, opp.closed_at, opp.close_reason, opp.close_note = "won", now, reason, note
     session.add(move)
     session.flush()
     events.record(session, events.StageMoved(
         contact_id=opp.contact_id, opportunity_id=opp.id, pipeline_id=opp.pipeline_id,
         from_stage_id=from_stage_id, to_stage_id=to_stage_id, source=source, actor_id=actor.user_id,
     ))
-    _announce_change(session, opp, "stage_moved")
+    if won:
+        record_closed(session, opp, source=source, actor_id=actor.user_id)
+    _announce_change(session, opp, "won" if won else "stage_moved")
     return move
+
+
+def record_closed(session: Session, opp: Opportunity, *, source: str, actor_id: int | None) -> None:
+    """Record the `opportunity_closed` event of a win or a loss (goals may match it)."""
+    events.record(session, events.OpportunityClosed(
+        contact_id=opp.contact_id, opportunity_id=opp.id, pipeline_id=opp.pipeline_id, stage_id=opp.stage_id,
+        outcome=opp.outcome, reason=opp.close_reason, value=float(opp.value or 0), source=source,
+        actor_id=actor_id,
+    ))
 
 
 def update_opportunity(session: Session, actor: Actor, opportunity_id: int, changes: dict[str, Any]) -> Opportunity:
@@ -218,11 +254,12 @@ def list_opportunities(
     owner_id: int | None = None,
     contact_id: int | None = None,
     overdue: bool | None = None,
+    outcomes: tuple[str, ...] | None = None,
     q: str = "",
     limit: int = 500,
     offset: int = 0,
 ) -> list[Opportunity]:
-    """Opportunities the actor may see, filtered."""
+    """Opportunities the actor may see, filtered (`outcomes`: only deals with one of these outcomes)."""
     query = visible_opportunities(actor, select(Opportunity)).options(
         selectinload(Opportunity.contact), selectinload(Opportunity.owner), selectinload(Opportunity.stage)
     ).order_by(Opportunity.id)
@@ -230,6 +267,8 @@ def list_opportunities(
                            (Opportunity.owner_id, owner_id), (Opportunity.contact_id, contact_id)):
         if wanted is not None:
             query = query.where(column == wanted)
+    if outcomes:
+        query = query.where(Opportunity.outcome.in_(outcomes))
     if q:
         query = query.join(Contact).where(
             (Opportunity.title.ilike(f"%{q}%")) | (Contact.first_name.ilike(f"%{q}%"))

@@ -20,7 +20,8 @@ def record_overdue(session: Session) -> int:
 
     Each opportunity gets one event per stage entry: an event already recorded
     for the same stage since the opportunity entered it suppresses another.
-    A stage with 0 target days or 100 % probability is never overdue.
+    A stage with 0 target days or 100 % probability is never overdue, nor is a
+    won or lost deal.
 
     Returns:
         How many events were recorded.
@@ -34,7 +35,8 @@ def record_overdue(session: Session) -> int:
         cutoff = now - timedelta(days=target_days)
         opps = session.execute(
             select(Opportunity.id, Opportunity.contact_id, Opportunity.pipeline_id, Opportunity.stage_entered_at)
-            .where(Opportunity.stage_id == stage_id, Opportunity.stage_entered_at < cutoff)
+            .where(Opportunity.stage_id == stage_id, Opportunity.stage_entered_at < cutoff,
+                   Opportunity.outcome == "open")
             .order_by(Opportunity.id)
         ).all()
         if not opps:

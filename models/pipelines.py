@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -18,10 +17,8 @@ from models import Opportunity
 from models import Pipeline
 from models import Stage
 from models import StageMove
-from models import clock
 from models.access import Actor
 from models.access import require_role
-from models.access import visible_opportunities
 from models.errors import Conflict
 from models.errors import Invalid
 from models.errors import NotFound
@@ -194,44 +191,31 @@ def delete_stage(session: Session, actor: Actor, stage_id: int) -> None:
     session.flush()
 
 
-@dataclass(frozen=True)
-class StageForecast:
-    """Forecast figures of one stage."""
-
-    stage_id: int
-    number: int
-    name: str
-    probability: int
-    count: int
-    value: float
-    weighted_value: float
-    overdue: int
+def final_stage_id(session: Session, pipeline_id: int) -> int | None:
+    """The pipeline's final stage (highest number): moving a deal into it wins the deal."""
+    return session.scalar(
+        select(Stage.id).where(Stage.pipeline_id == pipeline_id).order_by(Stage.number.desc()).limit(1))
 
 
-def forecast(session: Session, actor: Actor, pipeline_id: int, owner_id: int | None = None) -> list[StageForecast]:
-    """Per stage: count, value, value x probability and overdue count (past target days)."""
+def update_pipeline(session: Session, actor: Actor, pipeline_id: int, changes: dict[str, Any]) -> Pipeline:
+    """Rename a pipeline or set its list of lost reasons (admins)."""
+    require_role(actor, "admin")
     pipeline = get_pipeline(session, pipeline_id)
-    now = clock.now()
-    rows: list[StageForecast] = []
-    query = visible_opportunities(actor, select(Opportunity).where(Opportunity.pipeline_id == pipeline_id))
-    if owner_id is not None:
-        query = query.where(Opportunity.owner_id == owner_id)
-    by_stage: dict[int, list[Opportunity]] = {}
-    for opp in session.scalars(query):
-        by_stage.setdefault(opp.stage_id, []).append(opp)
-    for stage in pipeline.stages:
-        opps = by_stage.get(stage.id, [])
-        value = sum(o.value or 0 for o in opps)
-        overdue = sum(1 for o in opps if is_overdue(o, stage, now))
-        rows.append(StageForecast(
-            stage.id, stage.number, stage.name, stage.probability, len(opps), round(value, 2),
-            round(value * stage.probability / 100, 2), overdue,
-        ))
-    return rows
+    if "lost_reasons" in changes:
+        reasons: list[str] = []
+        for reason in changes.pop("lost_reasons"):
+            text = " ".join(str(reason).split())
+            if text and text.casefold() not in {r.casefold() for r in reasons}:
+                reasons.append(text)
+        pipeline.lost_reasons = reasons
+    for key, value in changes.items():
+        setattr(pipeline, key, value)
+    session.flush()
+    return pipeline
 
 
 def is_overdue(opportunity: Opportunity, stage: Stage, now: datetime) -> bool:
-    """True when the opportunity has spent longer than the stage's target days in it."""
-    if stage.target_days <= 0 or stage.probability >= 100:
+    """True when an open opportunity has spent longer than the stage's target days in it."""
+    if opportunity.outcome != "open" or stage.target_days <= 0 or stage.probability >= 100:
         return False
     return bool(now - opportunity.stage_entered_at > timedelta(days=stage.target_days))

@@ -27,8 +27,10 @@ from runtime.execution.runs import OPEN
 from runtime.execution.runs import IllegalTransition
 from runtime.execution.runs import Status
 from runtime.execution.runs import transition
+from runtime.graphs.catalog import summarize_items
 from runtime.notices import stats_changed
 from runtime.notices import wake_after_commit
+from runtime.references import DbNames
 
 RUN_TARGETS: tuple[Status, ...] = ("active", "paused", "stopped")
 
@@ -37,17 +39,25 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def run_dict(session: Session, run: SequenceRun, campaign_name: str) -> dict[str, t.Any]:
-    """The API form of a run: one row of the follow-up sequence history."""
+def run_dict(session: Session, run: SequenceRun, campaign_name: str, names: DbNames | None = None) -> dict[str, t.Any]:
+    """The API form of a run: one row of the follow-up sequence history.
+
+    ``current_step_summary`` is the catalog's one-line summary of the step it is at
+    (e.g. "Note “Qualified follow-up sent…”"), with stage and user names.
+    """
     current_step: str | None = None
     current_type: str | None = None
+    current_summary: str | None = None
     if run.status in OPEN or run.status == "failed":
         try:
             spec = load_compiled(session, run.version_id).sequences.get(run.node_id)
         except NotFound:
             spec = None
         if spec is not None and run.step_index < len(spec.steps):
-            current_step, current_type = spec.steps[run.step_index].id, spec.steps[run.step_index].type
+            step = spec.steps[run.step_index]
+            current_step, current_type = step.id, step.type
+            current_summary = summarize_items([{"key": step.id, "type": step.type, "config": dict(step.config)}],
+                                              names or DbNames(session))[step.id] or None
     return {
         "id": run.id,
         "campaign_id": run.campaign_id,
@@ -60,6 +70,7 @@ def run_dict(session: Session, run: SequenceRun, campaign_name: str) -> dict[str
         "ended_at": _iso(run.ended_at),
         "current_step": current_step,
         "current_step_type": current_type,
+        "current_step_summary": current_summary,
         "step_index": run.step_index,
         "next_due_at": _iso(run.due_at) if run.status in OPEN else None,
         "attempts": run.attempts,
@@ -77,7 +88,8 @@ def contact_sequences(session: Session, contact_id: int) -> list[dict[str, t.Any
         .where(SequenceRun.contact_id == contact_id)
         .order_by(SequenceRun.started_at, SequenceRun.id)
     ).all()
-    return [run_dict(session, run, name) for run, name in rows]
+    names = DbNames(session)
+    return [run_dict(session, run, name, names) for run, name in rows]
 
 
 def may_manage_run(session: Session, actor: Actor, run: SequenceRun) -> bool:

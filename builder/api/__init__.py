@@ -14,10 +14,14 @@ def register(app: Flask) -> None:
     from builder.api import contacts
     from builder.api import docs
     from builder.api import events
+    from builder.api import forecast
     from builder.api import opportunities
+    from builder.api import outcomes
     from builder.api import pipelines
     from builder.api import tasks
     from builder.api import users
 
     for module in (auth, admin, users, contacts, pipelines, opportunities, tasks, campaigns, catalog, events, docs):
+        app.register_blueprint(module.bp)
+    for module in (outcomes, forecast):
         app.register_blueprint(module.bp)

@@ -65,6 +65,7 @@ class RouteSpec:
     status: int
     public: bool
     tag: str
+    media_type: str = "application/json"
 
 
 ROUTES: dict[str, RouteSpec] = {}
@@ -116,6 +117,7 @@ def route(
     response: Any = None,
     status: int = 200,
     public: bool = False,
+    media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API view: `actor`, `body` and `query` are passed in as keyword arguments.
 
@@ -146,6 +148,12 @@ def route(
                 except ValidationError:
                     raise
             result = view(**kwargs)
+            if media_type != "application/json":
+                # A file (CSV, …): the view builds the Response (for its headers); route() checks its type.
+                if not isinstance(result, Response) or result.mimetype != media_type:
+                    raise ResponseMismatch(f"{endpoint}: return a {media_type} Response")
+                result.status_code = status
+                return result
             if isinstance(result, (tuple, Response)):
                 raise ResponseMismatch(f"{endpoint}: return the body only; route() sends it with status {status}")
             if adapter is None:
@@ -159,6 +167,7 @@ def route(
             rule=PREFIX + rule if bp.url_prefix is None else (bp.url_prefix + rule), methods=methods,
             summary=(view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else view.__name__,
             body=body, query=query, response=response, status=status, public=public, tag=bp.name,
+            media_type=media_type,
         )
         bp.add_url_rule(rule, view.__name__, wrapper, methods=list(methods))
         return wrapper

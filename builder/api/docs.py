@@ -76,7 +76,7 @@ def build_openapi() -> dict[str, Any]:
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
             ok: dict[str, Any] = {"description": "No content" if spec.response is None else "OK"}
             if spec.response is not None:
-                ok["content"] = {"application/json": {"schema": _schema(spec.response, components, named=True)}}
+                ok["content"] = {spec.media_type: {"schema": _schema(spec.response, components, named=True)}}
             op["responses"][str(spec.status)] = ok
             error_ref = {"$ref": "#/components/schemas/Error"}
             error = {"description": "Error", "content": {"application/json": {"schema": error_ref}}}

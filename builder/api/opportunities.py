@@ -49,7 +49,8 @@ def opportunity_out(opp: Opportunity) -> OpportunityOut:
         custom_fields=opp.custom_fields, stage_entered_at=opp.stage_entered_at,
         days_in_stage=round((now - opp.stage_entered_at).total_seconds() / 86400, 1),
         overdue=is_overdue(opp, opp.stage, now), created_source=opp.created_source,
-        created_at=opp.created_at, updated_at=opp.updated_at,
+        created_at=opp.created_at, updated_at=opp.updated_at, outcome=opp.outcome, closed_at=opp.closed_at,
+        expected_close_date=opp.expected_close_date, close_reason=opp.close_reason, close_note=opp.close_note,
     )
 
 
@@ -68,7 +69,7 @@ def _history(session: Session, moves: list[StageMove]) -> list[HistoryOut]:
 
     return [HistoryOut.model_validate({
         **{k: getattr(m, k) for k in ("id", "from_stage_id", "to_stage_id", "moved_at", "moved_by_id",
-                                      "owner_id", "days_in_previous_stage", "source")},
+                                      "owner_id", "days_in_previous_stage", "source", "kind", "reason", "note")},
         "from_stage_name": name(Stage, m.from_stage_id), "to_stage_name": name(Stage, m.to_stage_id),
         "moved_by_name": name(User, m.moved_by_id), "owner_name": name(User, m.owner_id),
     }) for m in moves]
@@ -77,7 +78,11 @@ def _history(session: Session, moves: list[StageMove]) -> list[HistoryOut]:
 @route(bp, "/opportunities", query=OpportunityQuery, response=list[OpportunityOut])
 def list_opportunities(actor: Actor, query: OpportunityQuery) -> Any:
     """Opportunities the caller may see, filtered."""
-    return [opportunity_out(o) for o in opp_service.list_opportunities(get_session(), actor, **query.model_dump())]
+    params = query.model_dump()
+    outcome = params.pop("outcome")
+    rows = opp_service.list_opportunities(get_session(), actor, outcomes=tuple(outcome.split(",")) if outcome else None,
+                                          **params)
+    return [opportunity_out(o) for o in rows]
 
 
 @route(bp, "/opportunities", ("POST",), body=OpportunityCreate, response=OpportunityOut, status=201)

@@ -1,17 +1,16 @@
-"""Pipelines, stages and the forecast."""
+"""Pipelines and stages (the forecast is in builder/api/forecast.py)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint
+from pydantic import Field
 
 from builder.api.base import route
 from builder.db import commit
 from builder.db import get_session
-from builder.schemas.pipelines import ForecastOut
-from builder.schemas.pipelines import ForecastQuery
+from builder.schemas.common import Patch
 from builder.schemas.pipelines import PipelineCreate
 from builder.schemas.pipelines import PipelineOut
 from builder.schemas.pipelines import StageOut
@@ -45,6 +44,21 @@ def get_pipeline(actor: Actor, pipeline_id: int) -> Any:
     return pipeline_service.get_pipeline(get_session(), pipeline_id)
 
 
+class PipelinePatch(Patch):
+    """Rename a pipeline, or set the lost reasons a rep picks from when a deal is lost."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120, title="Name")
+    lost_reasons: list[str] | None = Field(default=None, max_length=30, title="Lost reasons")
+
+
+@route(bp, "/pipelines/<int:pipeline_id>", ("PATCH",), body=PipelinePatch, response=PipelineOut)
+def update_pipeline(actor: Actor, pipeline_id: int, body: PipelinePatch) -> Any:
+    """Rename a pipeline or set its lost reasons (admins)."""
+    pipeline = pipeline_service.update_pipeline(get_session(), actor, pipeline_id, body.model_dump(exclude_unset=True))
+    commit()
+    return pipeline
+
+
 @route(bp, "/pipelines/<int:pipeline_id>/stages", ("POST",), body=StageSpec, response=StageOut, status=201)
 def add_stage(actor: Actor, pipeline_id: int, body: StageSpec) -> Any:
     """Insert a stage (admins)."""
@@ -66,15 +80,3 @@ def delete_stage(actor: Actor, stage_id: int) -> None:
     """Delete an empty stage (admins)."""
     pipeline_service.delete_stage(get_session(), actor, stage_id)
     commit()
-
-
-@route(bp, "/pipelines/<int:pipeline_id>/forecast", query=ForecastQuery, response=ForecastOut)
-def forecast(actor: Actor, pipeline_id: int, query: ForecastQuery) -> Any:
-    """Per stage: count, value, weighted value and overdue count."""
-    rows = pipeline_service.forecast(get_session(), actor, pipeline_id, query.owner_id)
-    return ForecastOut(
-        pipeline_id=pipeline_id, stages=[asdict(r) for r in rows],  # type: ignore[misc]
-        total_value=round(sum(r.value for r in rows), 2),
-        total_weighted_value=round(sum(r.weighted_value for r in rows), 2),
-        total_overdue=sum(r.overdue for r in rows),
-    )

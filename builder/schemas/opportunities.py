@@ -6,6 +6,7 @@ from datetime import date
 from datetime import datetime
 from typing import Any
 from typing import ClassVar
+from typing import Literal
 
 from pydantic import Field
 
@@ -39,10 +40,11 @@ class OpportunityCreate(Body):
     next_action_note: str = Field(default="", max_length=2000)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     products: list[ProductSpec] = Field(default_factory=list)
+    expected_close_date: date | None = None
 
 
 class OpportunityPatch(Patch):
-    nullable: ClassVar[frozenset[str]] = frozenset({"owner_id", "next_action_date"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"owner_id", "next_action_date", "expected_close_date"})
     title: str | None = Field(default=None, min_length=1, max_length=200)
     stage_id: Id | None = None
     owner_id: Id | None = None
@@ -51,6 +53,7 @@ class OpportunityPatch(Patch):
     next_action_note: str | None = Field(default=None, max_length=2000)
     custom_fields: dict[str, Any] | None = None
     products: list[ProductSpec] | None = None
+    expected_close_date: date | None = None
 
 
 class OpportunityQuery(Query):
@@ -59,6 +62,8 @@ class OpportunityQuery(Query):
     owner_id: Id | None = None
     contact_id: Id | None = None
     overdue: bool | None = None
+    outcome: str | None = Field(default=None, pattern=r"^(open|won|lost)(,(open|won|lost))*$",
+                                description="Only these outcomes, comma-separated (e.g. open,won).")
     q: str = ""
     limit: int = Field(default=500, ge=1, le=5000)
     offset: Count = 0
@@ -99,6 +104,11 @@ class OpportunityOut(Out):
     created_source: str = Field(description='"user" (by hand) or "campaign" (a campaign step).')
     created_at: datetime
     updated_at: datetime
+    outcome: Literal["open", "won", "lost"]
+    closed_at: datetime | None
+    expected_close_date: date | None
+    close_reason: str = Field(description="Why it was lost (or won); empty while open.")
+    close_note: str
 
 
 class HistoryOut(Out):
@@ -116,6 +126,9 @@ class HistoryOut(Out):
     owner_name: str | None
     days_in_previous_stage: float | None
     source: str = Field(description='"user" (by hand) or "campaign" (a campaign step).')
+    kind: Literal["created", "move", "won", "lost", "reopened"] = "move"
+    reason: str | None = None
+    note: str | None = None
 
 
 class NoteOut(Out):

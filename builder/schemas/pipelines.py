@@ -7,9 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from builder.api.base import Body
-from builder.api.base import Query
 from builder.schemas.common import Count
-from builder.schemas.common import Id
 from builder.schemas.common import Out
 from builder.schemas.common import Patch
 
@@ -71,30 +69,4 @@ class PipelineOut(Out):
     name: str
     kind: PipelineKind
     stages: list[StageOut]
-
-
-class StageForecastOut(Out):
-    """One stage's forecast: open opportunities, their value, value × probability, and how many are overdue."""
-
-    stage_id: int
-    number: int
-    name: str
-    probability: int
-    count: int
-    value: float
-    weighted_value: float
-    overdue: int
-
-
-class ForecastOut(Out):
-    """A pipeline's forecast per stage, with totals."""
-
-    pipeline_id: int
-    stages: list[StageForecastOut]
-    total_value: float
-    total_weighted_value: float
-    total_overdue: int
-
-
-class ForecastQuery(Query):
-    owner_id: Id | None = None
+    lost_reasons: list[str] = Field(description="The reasons offered when a deal of this pipeline is lost.")

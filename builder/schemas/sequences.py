@@ -30,6 +30,7 @@ class SequenceRunOut(Out):
     ended_at: IsoTimestamp | None
     current_step: str | None = Field(description="The id of the step an open or failed run is at.")
     current_step_type: str | None
+    current_step_summary: str | None = Field(description="The catalog's one-line summary of that step.")
     step_index: int
     next_due_at: IsoTimestamp | None = Field(description="When an open run continues.")
     attempts: int

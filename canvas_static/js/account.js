@@ -2,7 +2,7 @@
 // Every value is rendered as text through Stagecraft.el; nothing is parsed as HTML.
 "use strict";
 Stagecraft.page("account-page", ({ root, $, api, el }) => {
-  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+  const when = (iso) => Stagecraft.dates.dateTime(iso);
   const message = (err) => (err && err.details && err.details.errors && err.details.errors.length
     ? err.details.errors.map((e) => `${e.field}: ${e.message}`).join("; ") : (err && err.message) || String(err));
   function show(node, text) { node.textContent = text || ""; }

@@ -53,10 +53,31 @@
     init({ ...window.Stagecraft, root, $: (id) => document.getElementById(id) });
   }
 
+  // One date format on every page, in the viewer's time zone (their account setting). A calendar
+  // date ("2026-03-05") is a day, not a moment: it is shown as is, never shifted by a zone.
+  const zoneName = document.querySelector('meta[name="user-timezone"]')?.content || undefined;
+  const zone = (() => { try { new Intl.DateTimeFormat(undefined, { timeZone: zoneName }); return zoneName; } catch (e) { return undefined; } })();
+  const parse = (iso) => { const [y, m, d] = iso.split("-").map(Number); return new Date(y, m - 1, d); };
+  const dates = {
+    zone, parse,
+    date(iso, opts) {
+      if (!iso) return "";
+      const calendar = iso.length === 10;
+      return (calendar ? parse(iso) : new Date(iso)).toLocaleDateString(undefined,
+        { ...(opts || { month: "short", day: "numeric", year: "numeric" }), timeZone: calendar ? undefined : zone });
+    },
+    dateTime(iso) {
+      if (!iso) return "";
+      return new Date(iso).toLocaleString(undefined, { month: "short", day: "numeric", year: "numeric", hour: "numeric",
+                                                       minute: "2-digit", timeZone: zone });
+    },
+  };
+
   window.Stagecraft = Object.assign(window.Stagecraft || {}, {
-    api, ApiError, el, page,
+    api, ApiError, el, page, dates,
     me: { id: Number(document.querySelector('meta[name="user-id"]')?.content || 0),
-          role: document.querySelector('meta[name="user-role"]')?.content || "" },
+          role: document.querySelector('meta[name="user-role"]')?.content || "",
+          timezone: document.querySelector('meta[name="user-timezone"]')?.content || undefined },
     money: (v) => new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", maximumFractionDigits: 0 }).format(v || 0),
   });
 })();

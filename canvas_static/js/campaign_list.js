@@ -8,7 +8,7 @@ Stagecraft.page("campaign-list", ({ root, $, api, el }) => {
   const archived = $("show-archived");
 
   const showError = (msg) => { errorBox.textContent = msg; errorBox.hidden = !msg; };
-  const when = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "");
+  const when = (iso) => Stagecraft.dates.dateTime(iso);
   const STATUS = { draft: "Draft", live: "Live", paused: "Paused", archived: "Archived" };
 
   function statusCell(c) {

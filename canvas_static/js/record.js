@@ -1,11 +1,11 @@
 // The opportunity record (Keap's tabs): General, Products, Custom fields, Sharing on top;
 // Tasks & notes, Sales history, Follow-up sequences below.  Every value renders as text.
 "use strict";
-Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
+Stagecraft.page("record", ({ root, $, api, el, money, ws, live, outcomes }) => {
   const oppId = Number(root.dataset.opportunityId);
 
-  const state = { rec: null, stages: [], users: new Map(), userList: [], teams: new Map(), generalDirty: false, fieldsDirty: false,
-                  filledGeneral: null };
+  const state = { rec: null, pipeline: null, stages: [], users: new Map(), userList: [], teams: new Map(), generalDirty: false,
+                  fieldsDirty: false, filledGeneral: null };
 
   // ---- loading -------------------------------------------------------------
 
@@ -19,6 +19,7 @@ Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
       state.users = users.byId;
       state.userList = users.list;
       const pipeline = await api("GET", `/pipelines/${rec.pipeline_id}`);
+      state.pipeline = pipeline;
       state.stages = pipeline.stages.slice().sort((a, b) => a.number - b.number);
       $("crumb-pipeline").textContent = pipeline.name;
       show(rec);
@@ -48,6 +49,7 @@ Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
     state.rec = rec;
     document.title = `${rec.title} · Stagecraft`;
     renderHeader(rec);
+    renderOutcome(rec);
     renderGeneral(rec);
     renderChecklist(rec);
     renderProducts(rec);
@@ -72,15 +74,47 @@ Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
     $("fact-stage").replaceChildren(el("span", { class: "stage-pill" }, stage ? `${stage.number} · ${stage.name}` : rec.stage_name));
     $("fact-value").textContent = money(rec.value);
     $("fact-weighted").textContent = stage ? money(rec.value * stage.probability / 100) + ` (${stage.probability}%)` : "—";
-    $("fact-days").replaceChildren(ws.fmtDays(rec.days_in_stage),
+    $("fact-days").replaceChildren(rec.outcome === "open" ? ws.fmtDuration(rec.days_in_stage) : "—",
       rec.overdue ? el("span", { class: "badge overdue" }, "Overdue") : "");
     $("fact-next").textContent = rec.next_action_date ? ws.fmtDate(rec.next_action_date) : "—";
   }
 
+  // ---- Outcome: won / lost / reopen ------------------------------------------
+
+  function renderOutcome(rec) {
+    const closed = rec.outcome !== "open";
+    $("record-actions").hidden = closed;
+    $("outcome-banner").hidden = !closed;
+    $("outcome-banner").className = `outcome-banner outcome-${rec.outcome}`;
+    $("f-stage").disabled = closed;
+    if (!closed) return;
+    const words = [rec.outcome === "won" ? "Won" : "Lost", "on", ws.fmtDate(rec.closed_at)];
+    if (rec.close_reason) words.push("·", rec.close_reason);
+    if (rec.close_note) words.push("·", rec.close_note);
+    $("outcome-text").textContent = words.join(" ");
+  }
+
+  $("btn-won").addEventListener("click", (e) => act(e.currentTarget, $("outcome-error"), () => outcomes.close(oppId, "won"), (err) => {
+    if (err.code !== "checklist_incomplete") { ws.showError($("outcome-error"), err); return; }
+    const items = (err.details && err.details.items) || [];
+    ws.showError($("outcome-error"), `To win it, tick the required checklist items first: ${items.map((i) => i.text).join("; ")}`);
+    for (const item of items) {
+      const row = document.querySelector(`#checklist li[data-item-id="${item.id}"]`);
+      if (row) row.classList.add("needs-attention");
+    }
+  }));
+  $("btn-lost").addEventListener("click", async () => {
+    if (await outcomes.askLost(state.rec, state.pipeline.lost_reasons, { returnFocus: () => $("btn-reopen") })) await reload();
+  });
+  $("btn-reopen").addEventListener("click", (e) => act(e.currentTarget, $("outcome-error"), async () => {
+    await outcomes.reopen(oppId);
+    setTimeout(() => $("btn-lost").focus(), 0);
+  }));
+
   // ---- General -------------------------------------------------------------
 
-  const generalValues = (rec) => ({ owner_id: rec.owner_id, value: rec.value, next_action_date: rec.next_action_date || "",
-                                    next_action_note: rec.next_action_note || "" });
+  const generalValues = (rec) => ({ owner_id: rec.owner_id, value: rec.value, expected_close_date: rec.expected_close_date || "",
+                                    next_action_date: rec.next_action_date || "", next_action_note: rec.next_action_note || "" });
 
   function renderGeneral(rec) {
     const stageSelect = $("f-stage");
@@ -102,6 +136,7 @@ Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
         .map((u) => el("option", { value: String(u.id) }, `${u.name || u.username} (${u.role})`)));
     owner.value = values.owner_id ? String(values.owner_id) : "";
     $("f-value").value = String(values.value ?? 0);
+    $("f-close-date").value = values.expected_close_date;
     $("f-next-date").value = values.next_action_date;
     $("f-next-note").value = values.next_action_note;
     state.filledGeneral = values;
@@ -123,12 +158,13 @@ Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
     const after = {
       owner_id: $("f-owner").value ? Number($("f-owner").value) : null,
       value: $("f-value").value === "" ? 0 : Number($("f-value").value),
+      expected_close_date: $("f-close-date").value || null,
       next_action_date: $("f-next-date").value || null,
       next_action_note: $("f-next-note").value,
     };
     const changes = {};
     for (const key of Object.keys(after)) if ((after[key] ?? "") !== (before[key] ?? "")) changes[key] = after[key];
-    if (Number.isNaN(after.value)) { ws.showError(form.querySelector('[data-error-for="value"]'), "Enter a number."); return; }
+    if (Number.isNaN(after.value)) { ws.showError(form.querySelector('[data-error-for="value"]'), "Value must be a number."); return; }
     if (!Object.keys(changes).length) { $("general-status").textContent = "Nothing to save"; state.generalDirty = false; return; }
     act($("general-save"), $("general-error"), async () => {
       await api("PATCH", `/opportunities/${oppId}`, changes);
@@ -288,13 +324,15 @@ Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
     const shared = new Set(rec.shares.map((s) => s.user_id));
     const sharedTeams = new Set(rec.shares.map((s) => s.team_id));
     const select = $("share-user");
+    const chosen = select.value;   // a live refresh must not drop what the user picked
     const teamOptions = [...state.teams.values()].filter((t) => !sharedTeams.has(t.id))
-      .map((t) => el("option", { value: `team:${t.id}` }, `${t.name}`));
+      .map((t) => el("option", { value: `team:${t.id}` }, `${t.name} (team)`));
     select.replaceChildren(el("option", { value: "" }, "Share with…"),
       el("optgroup", { label: "Users" },
         ...state.userList.filter((u) => u.active && u.id !== rec.owner_id && !shared.has(u.id))
           .map((u) => el("option", { value: `user:${u.id}` }, `${u.name || u.username} (${u.role})`))),
       teamOptions.length ? el("optgroup", { label: "Teams" }, ...teamOptions) : null);
+    if (chosen && select.querySelector(`option[value="${chosen}"]`)) select.value = chosen;
   }
 
   $("share-form").addEventListener("submit", (e) => {
@@ -308,42 +346,8 @@ Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
 
   // ---- Tasks & notes -------------------------------------------------------
 
-  function renderTimeline(rec) {
-    const open = rec.tasks.filter((t) => !t.completed_at)
-      .sort((a, b) => (a.due_date || "9999").localeCompare(b.due_date || "9999") || a.id - b.id);
-    $("count-open-tasks").textContent = open.length ? String(open.length) : "";
-    const list = $("open-tasks");
-    if (!open.length) list.replaceChildren(el("li", { class: "muted" }, "No open tasks."));
-    else list.replaceChildren(...open.map((task) => {
-      const [done, note] = ws.completeTaskButton(task, reload, "small");
-      const late = task.due_date && task.due_date < ws.today();
-      return el("li", { class: "task-row", "data-task-id": task.id },
-        el("div", { class: "task-main" }, el("span", { class: "task-title" }, task.title),
-          el("span", { class: "task-meta" },
-            el("span", { class: late ? "bad" : "" }, task.due_date ? "Due " + ws.dayName(task.due_date) : "No due date"),
-            " · ", userName(task.assignee_id),
-            task.source === "campaign" ? el("span", { class: "badge source-campaign" }, "Campaign") : null)),
-        done, note);
-    }));
-
-    const items = [
-      ...rec.notes.map((n) => ({ at: n.created_at, kind: "note", item: n })),
-      ...rec.tasks.filter((t) => t.completed_at).map((t) => ({ at: t.completed_at, kind: "task", item: t })),
-    ].sort((a, b) => b.at.localeCompare(a.at));
-    const timeline = $("timeline");
-    if (!items.length) { timeline.replaceChildren(el("li", { class: "muted" }, "No notes or completed tasks yet.")); return; }
-    timeline.replaceChildren(...items.map(({ at, kind, item }) => kind === "note"
-      ? el("li", { class: "tl-item tl-note", "data-note-id": item.id },
-          el("div", { class: "tl-head" }, el("span", { class: "tl-kind" }, "Note"),
-            el("span", {}, item.author_id ? userName(item.author_id) : "Stagecraft"),
-            item.source === "campaign" ? el("span", { class: "badge source-campaign" }, "Campaign") : null,
-            el("time", { datetime: at }, ws.fmtDateTime(at))),
-          el("p", { class: "note-body" }, item.body))
-      : el("li", { class: "tl-item tl-task", "data-task-id": item.id },
-          el("div", { class: "tl-head" }, el("span", { class: "tl-kind done" }, "Task done"),
-            el("span", {}, userName(item.assignee_id)), el("time", { datetime: at }, ws.fmtDateTime(at))),
-          el("p", { class: "note-body" }, item.title))));
-  }
+  const activity = () => Stagecraft.recordActivity({ $, el, ws, userName, reload });
+  const renderTimeline = (rec) => activity().timeline(rec);
 
   $("note-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -369,21 +373,7 @@ Stagecraft.page("record", ({ root, $, api, el, money, ws, live }) => {
 
   // ---- Sales history -------------------------------------------------------
 
-  function renderHistory(rec) {
-    $("count-history").textContent = rec.history.length ? String(rec.history.length) : "";
-    const body = $("history-table").querySelector("tbody");
-    const rows = rec.history.slice().reverse();   // newest first
-    body.replaceChildren(...rows.map((m) => el("tr", { "data-move-id": m.id },
-      el("td", {}, m.from_stage_id === null
-        ? el("span", {}, el("span", { class: "muted" }, "Created in "), el("strong", {}, m.to_stage_name))
-        : el("span", {}, el("span", {}, m.from_stage_name), el("span", { class: "arrow", "aria-label": "to" }, " → "), el("strong", {}, m.to_stage_name))),
-      el("td", {}, el("time", { datetime: m.moved_at }, ws.fmtDateTime(m.moved_at))),
-      el("td", { class: "num" }, m.days_in_previous_stage === null ? "—" : m.days_in_previous_stage.toFixed(1)),
-      el("td", {}, m.moved_by_name || (m.source === "campaign" ? "Campaign" : "—")),
-      el("td", {}, m.owner_name || "Unassigned"),
-      el("td", {}, el("span", { class: `badge source-${m.source}` }, m.source === "campaign" ? "Campaign" : "User")))));
-    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "6", class: "empty-cell" }, "No stage moves yet.")));
-  }
+  const renderHistory = (rec) => activity().history(rec);
 
   // ---- Follow-up sequences -------------------------------------------------
 

@@ -1,32 +1,35 @@
-// Shared helpers of the rep workspace pages (board, record, contact, tasks, forecast).
-// Everything renders as text; dates are shown in the browser's locale.
+// Shared helpers of the rep workspace pages (board, record, contact, tasks, forecast, reports).
+// Everything renders as text. Dates and times have one format on every page ("Mar 5, 2026",
+// "Mar 5, 2026, 3:04 PM"), in the viewer's time zone (their account setting).
 (function () {
   "use strict";
   const S = window.Stagecraft;
 
   const pad = (n) => String(n).padStart(2, "0");
   const isoDate = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-  const today = () => isoDate(new Date());
+  // Today's calendar date in the viewer's zone, as YYYY-MM-DD.
+  const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: S.dates.zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
   const addDays = (iso, n) => { const d = parseDate(iso); d.setDate(d.getDate() + n); return isoDate(d); };
-  // "2024-06-04" is a calendar date: build it in local time, not UTC.
-  function parseDate(iso) { const [y, m, d] = iso.split("-").map(Number); return new Date(y, m - 1, d); }
+  const parseDate = S.dates.parse;
 
-  function fmtDate(iso, opts) {
-    if (!iso) return "";
-    const d = iso.length === 10 ? parseDate(iso) : new Date(iso);
-    const sameYear = d.getFullYear() === new Date().getFullYear();
-    return d.toLocaleDateString(undefined, opts || { month: "short", day: "numeric", year: sameYear ? undefined : "numeric" });
-  }
-  function fmtDateTime(iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    return d.toLocaleString(undefined, { month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" });
-  }
-  function fmtDays(days) {
+  const fmtDate = S.dates.date;
+  const fmtDateTime = S.dates.dateTime;
+  // A duration in days as people say it: "12 min", "3 h", "1 day", "2 days".
+  function fmtDuration(days) {
     if (days === null || days === undefined) return "—";
-    if (days < 1) return "< 1 day";
-    const n = Math.floor(days);
+    const minutes = days * 24 * 60;
+    if (minutes < 1) return "< 1 min";
+    if (minutes < 60) return `${Math.round(minutes)} min`;
+    if (minutes < 24 * 60) return `${Math.round(minutes / 60)} h`;
+    const n = Math.round(days);
     return n === 1 ? "1 day" : `${n} days`;
+  }
+  const fmtDays = fmtDuration;
+  // The month "2026-03" as "Mar 2026".
+  function fmtMonth(month) {
+    if (!month) return "No date";
+    const [y, m] = month.split("-").map(Number);
+    return new Date(y, m - 1, 1).toLocaleDateString(undefined, { month: "short", year: "numeric" });
   }
   // The relative name of a due date: Today, Tomorrow, Yesterday, or the date.
   function dayName(iso) {
@@ -56,7 +59,7 @@
   }
   function describe(error) {
     if (error && error.code === "validation_error" && error.details && error.details.errors) {
-      return error.details.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+      return error.details.errors.map((e) => e.message).join(" ");
     }
     if (error && error.status === 404 && error.code === "http_error") return "Not available yet (404).";
     return (error && error.message) || String(error);
@@ -138,7 +141,7 @@
         b.addEventListener("click", () => act(b, note, () => S.api("PATCH", `/sequence-runs/${run.id}`, { status }), { after }));
         return b;
       });
-      const step = run.current_step ? `${run.current_step}${run.current_step_type ? " · " + run.current_step_type.replace(/_/g, " ") : ""}` : "—";
+      const step = run.current_step ? (run.current_step_summary || (run.current_step_type || "").replace(/_/g, " ") || "Step") : "—";
       const statusLabel = run.status === "active" && run.waiting ? "waiting" : run.status;
       return el("tr", { "data-run-id": run.id },
         el("td", {}, el("strong", {}, run.name || run.node_id)),
@@ -153,6 +156,7 @@
     }));
   }
 
-  S.ws = { act, completeTaskButton, renderSequenceRuns, today, addDays, parseDate, isoDate, fmtDate, fmtDateTime, fmtDays, dayName,
+  S.ws = { act, completeTaskButton, renderSequenceRuns, today, addDays, parseDate, isoDate, fmtDate, fmtDateTime, fmtDays,
+           fmtDuration, fmtMonth, dayName,
            initials, avatar, showError, describe, usersById, tabs };
 })();

@@ -12,6 +12,7 @@ from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -23,11 +24,15 @@ from models.tables.pipelines import Pipeline
 from models.tables.pipelines import Stage
 from models.tables.users import User
 
+OUTCOMES = ("open", "won", "lost")
+HISTORY_KINDS = ("created", "move", "won", "lost", "reopened")
+
 
 class Opportunity(Base):
-    """A deal in a pipeline stage, owned by a user."""
+    """A deal in a pipeline stage, owned by a user; open until won or lost."""
 
     __tablename__ = "opportunity"
+    __table_args__ = (CheckConstraint("outcome IN ('open', 'won', 'lost')", name="outcome_known"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
@@ -44,6 +49,11 @@ class Opportunity(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_source: Mapped[str] = mapped_column(String(16), default="user")
     version: Mapped[int] = mapped_column(default=1)
+    outcome: Mapped[str] = mapped_column(String(8), default="open", server_default=text("'open'"), index=True)
+    closed_at: Mapped[datetime | None]
+    expected_close_date: Mapped[date | None]
+    close_reason: Mapped[str] = mapped_column(String(200), default="", server_default=text("''"))
+    close_note: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
 
     contact: Mapped[Contact] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
@@ -106,7 +116,11 @@ class ChecklistState(Base):
 
 
 class StageMove(Base):
-    """One line of sales history: a creation or a move between stages."""
+    """One line of sales history: a creation, a move between stages, a win, a loss or a reopening.
+
+    A loss or a reopening of a lost deal stays in its stage (from = to); a win is
+    the move into the pipeline's final stage.
+    """
 
     __tablename__ = "stage_move"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -121,3 +135,6 @@ class StageMove(Base):
     days_in_previous_stage: Mapped[float | None]
     source: Mapped[str] = mapped_column(String(16))
     campaign_id: Mapped[int | None]
+    kind: Mapped[str] = mapped_column(String(16), default="move", server_default=text("'move'"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -13,6 +16,8 @@ from sqlalchemy.orm import relationship
 from models.tables.base import Base
 
 PIPELINE_KINDS = ("leads", "sales", "fulfillment")
+DEFAULT_LOST_REASONS = ("Price too high", "Chose a competitor", "No budget", "No decision / went silent",
+                        "Bad timing", "Not a fit")
 
 
 class Pipeline(Base):
@@ -23,6 +28,8 @@ class Pipeline(Base):
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(16))
     archived: Mapped[bool] = mapped_column(default=False)
+    lost_reasons: Mapped[list[Any]] = mapped_column(default=lambda: list(DEFAULT_LOST_REASONS),
+                                                    server_default=text("'[]'"))
     stages: Mapped[list[Stage]] = relationship(
         back_populates="pipeline", order_by="Stage.number", cascade="all, delete-orphan"
     )

@@ -334,6 +334,9 @@ class RunContext:
         if opp is None:
             self.detail = {"reason": "the contact has no opportunity to move"}
             return
+        if opp.outcome != "open":  # a won or lost deal moves only once reopened by a person
+            self.detail = {"reason": f"the opportunity is {opp.outcome}; it was not moved"}
+            return
         opportunity_rules.move_stage(
             self.session, SYSTEM, opp, stage_id, source="campaign", campaign_id=self.run.campaign_id
         )

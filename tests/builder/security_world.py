@@ -28,6 +28,7 @@ from models import Stage
 from models import User
 from models import contacts as contact_service
 from models import opportunities as opp_service
+from models import outcomes as outcome_service
 from models import pipelines as pipeline_service
 from models import tasks as task_service
 from models import users as user_service
@@ -138,6 +139,11 @@ def build_world(tmp: Path, **config: Any) -> World:
         world.ids["opportunity"] = opp.id
         share = opp_service.share(s, rep_a, opp.id, user_id=world.users["marketer"])
         world.ids["share"] = share.id
+        lost = opp_service.create_opportunity(s, rep_a, title="Lost deal", contact_id=contact.id,
+                                              pipeline_id=pipeline.id, stage_id=stages[0].id, value=500)
+        opp_service.share(s, rep_a, lost.id, user_id=world.users["marketer"])
+        outcome_service.close_opportunity(s, rep_a, lost.id, "lost", reason="Price too high")
+        world.ids["lost_opportunity"] = lost.id
         task = task_service.create_task(s, rep_a, title="Call Ada", assignee_id=world.users["rep_a"],
                                         opportunity_id=opp.id)
         world.ids["task"] = task.id

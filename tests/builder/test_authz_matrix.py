@@ -132,6 +132,7 @@ DECISIONS: dict[tuple[str, str], Decision] = {
     ("GET", f"{P}/pipelines"): D(EVERYONE),
     ("POST", f"{P}/pipelines"): D(fmt(ADMIN_ONLY, 201), {"name": "Leads", "kind": "leads", "template": "sales_workflow"}),
     ("GET", f"{P}/pipelines/<int:pipeline_id>"): D(EVERYONE),
+    ("PATCH", f"{P}/pipelines/<int:pipeline_id>"): D(fmt(ADMIN_ONLY, 200), {"lost_reasons": ["Price", "Timing"]}),
     ("GET", f"{P}/pipelines/<int:pipeline_id>/forecast"): D(EVERYONE),
     ("POST", f"{P}/pipelines/<int:pipeline_id>/stages"): D(
         fmt(ADMIN_ONLY, 201), {"number": 70, "name": "Extra", "target_days": 3, "probability": 90}),
@@ -147,6 +148,14 @@ DECISIONS: dict[tuple[str, str], Decision] = {
     ("POST", f"{P}/opportunities/<int:opportunity_id>/notes"): D(fmt(OWNER_WRITE, 201), {"body": "Called, left a message"}),
     ("POST", f"{P}/opportunities/<int:opportunity_id>/shares"): D(fmt(OWNER_WRITE, 201), _share_with_rep_b),
     ("DELETE", f"{P}/opportunities/<int:opportunity_id>/shares/<int:share_id>"): D(fmt(OWNER_WRITE, 204)),
+    ("POST", f"{P}/opportunities/<int:opportunity_id>/close"): D(fmt(OWNER_WRITE, 200),
+                                                                 {"outcome": "lost", "reason": "Price too high"}),
+    # the lost deal: rep A owns it, it is shared with the marketer only
+    ("POST", f"{P}/opportunities/<int:opportunity_id>/reopen"): D(fmt(OWNER_WRITE, 200),
+                                                                  opportunity_id="{lost_opportunity}"),
+    # --- forecast and reports: everyone, over the deals they may see --------------------------------
+    ("GET", f"{P}/reports/sales"): D(EVERYONE, query="pipeline_id={pipeline}"),
+    ("GET", f"{P}/reports/sales.csv"): D(EVERYONE, query="pipeline_id={pipeline}&table=by_owner"),
     # --- tasks: reps their own (or on opportunities they see); marketers read only ----------------
     ("GET", f"{P}/tasks"): D(EVERYONE),
     ("POST", f"{P}/tasks"): D("401 201 404 403 201", _task_on_opportunity),
@@ -206,12 +215,12 @@ def concrete(world: World, rule: str, decision: Decision) -> str:
     def sub(match: re.Match[str]) -> str:
         name = match.group(1)
         if name in decision.path:
-            return decision.path[name]
+            return decision.path[name].format(**world.ids)
         if name not in PATH_IDS:
             raise AssertionError(f"no seeded value for path parameter {name!r} of {rule}")
         return str(PATH_IDS[name](world))
     path = re.sub(r"<(?:\w+:)?(\w+)>", sub, rule)
-    return path + (("?" + decision.query) if decision.query else "")
+    return path + (("?" + decision.query.format(**world.ids)) if decision.query else "")
 
 
 @pytest.fixture(scope="module")
@@ -383,6 +392,8 @@ PAGES: dict[tuple[str, str], str] = {
     ("GET", "/pipelines/<int:pipeline_id>/forecast"): "302 200 200 200 200",
     ("GET", "/opportunities/<int:opportunity_id>"): "302 200 404 200 200",
     ("GET", "/tasks"): "302 200 200 200 200",
+    ("GET", "/reports"): "302 200 200 200 200",  # figures come from the API, over what each may see
+    ("GET", "/favicon.ico"): "200 200 200 200 200",
 }
 
 

@@ -233,7 +233,10 @@ def test_deleting_a_stage_named_in_the_history_is_refused(api: ApiActions) -> No
 
 @pytest.fixture
 def forecast_pipeline(api: ApiActions) -> dict[str, Any]:
-    """A (7 days, 10 %), B (14 days, 50 %), C (0 days, 100 %) with deals 1000+3000 in A, 2000 in B, 5000 in C."""
+    """A (7 days, 10 %), B (14 days, 50 %), C (0 days, 100 %) with deals 1000+3000 in A, 2000 in B, 5000 in C.
+
+    C is the final stage: the deal created in it is won, so it is not in the open forecast.
+    """
     pipeline = api.simple_pipeline(("A", 7, 10), ("B", 14, 50), ("C", 0, 100), name="Forecast")
     api.opportunity(pipeline, 0, value=1000, owner_id=api.uid("rep1"))
     api.opportunity(pipeline, 0, value=3000, owner_id=api.uid("rep2"))
@@ -248,11 +251,12 @@ def figures(forecast: dict[str, Any]) -> list[tuple[str, int, float, float, int]
 
 
 def test_forecast_counts_values_and_weights_per_stage(api: ApiActions, forecast_pipeline: dict[str, Any]) -> None:
-    """value × probability per stage, with totals."""
+    """value × probability per stage over open deals, with totals; the won deal is reported apart."""
     forecast = api.ok("GET", f"/pipelines/{forecast_pipeline['id']}/forecast")
     assert forecast["pipeline_id"] == forecast_pipeline["id"]
-    assert figures(forecast) == [("A", 2, 4000, 400, 0), ("B", 1, 2000, 1000, 0), ("C", 1, 5000, 5000, 0)]
-    assert (forecast["total_value"], forecast["total_weighted_value"], forecast["total_overdue"]) == (11000, 6400, 0)
+    assert figures(forecast) == [("A", 2, 4000, 400, 0), ("B", 1, 2000, 1000, 0), ("C", 0, 0, 0, 0)]
+    assert (forecast["total_value"], forecast["total_weighted_value"], forecast["total_overdue"]) == (6000, 1400, 0)
+    assert forecast["won"] == {"count": 1, "value": 5000}
 
 
 def test_forecast_overdue_follows_the_clock_past_target_days(
@@ -287,7 +291,7 @@ def test_forecast_by_owner_and_for_a_rep(api: ApiActions, forecast_pipeline: dic
     by_owner = api.ok("GET", url, query_string={"owner_id": api.uid("rep2")})
     assert figures(by_owner) == [("A", 1, 3000, 300, 0), ("B", 0, 0, 0, 0), ("C", 0, 0, 0, 0)]
     as_rep = api.ok("GET", url, as_user="rep1")
-    assert as_rep["total_value"] == 8000
+    assert as_rep["total_value"] == 3000  # 1000 in A and 2000 in B; rep1's 5000 in C is won
 
 
 def test_forecast_errors(api: ApiActions, forecast_pipeline: dict[str, Any]) -> None:

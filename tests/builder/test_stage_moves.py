@@ -89,10 +89,14 @@ def test_move_by_a_rep_records_the_rep_as_mover(api: ApiActions, simple: dict[st
 
 
 def test_move_emits_one_stage_moved_event(api: ApiActions, simple: dict[str, Any]) -> None:
-    """A move appends `stage_moved` {from, to, opportunity, pipeline, source} for the contact."""
+    """A move appends `stage_moved` {from, to, opportunity, pipeline, source} for the contact.
+
+    (Into a stage before the final one: a move into the final stage also records
+    `opportunity_closed`, tests/builder/test_outcomes_api.py.)
+    """
     opp = api.opportunity(simple, 0)
     before = len(api.events())
-    assert api.move(opp, simple["stages"][2]).status_code == 200
+    assert api.move(opp, simple["stages"][1]).status_code == 200
     events = api.events()
     assert len(events) == before + 1
     event = events[-1]
@@ -102,7 +106,7 @@ def test_move_emits_one_stage_moved_event(api: ApiActions, simple: dict[str, Any
     assert event["actor_id"] == api.uid("admin")
     assert event["payload"] == {
         "opportunity_id": opp["id"], "pipeline_id": simple["id"],
-        "from_stage_id": simple["stages"][0]["id"], "to_stage_id": simple["stages"][2]["id"], "source": "user",
+        "from_stage_id": simple["stages"][0]["id"], "to_stage_id": simple["stages"][1]["id"], "source": "user",
     }
 
 
@@ -118,11 +122,11 @@ def test_move_resets_the_time_in_stage(api: ApiActions, simple: dict[str, Any], 
 
 
 def test_moving_backwards_is_a_move(api: ApiActions, simple: dict[str, Any]) -> None:
-    """A move to an earlier stage is recorded like any other."""
-    opp = api.opportunity(simple, 2)
+    """A move to an earlier stage is recorded like any other (a deal in the final stage is won: reopen first)."""
+    opp = api.opportunity(simple, 1)
     assert api.move(opp, simple["stages"][0]).status_code == 200
     last = api.history(opp)[-1]
-    assert (last["from_stage_id"], last["to_stage_id"]) == (simple["stages"][2]["id"], simple["stages"][0]["id"])
+    assert (last["from_stage_id"], last["to_stage_id"]) == (simple["stages"][1]["id"], simple["stages"][0]["id"])
 
 
 # --- checklist ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 import pytest
@@ -66,7 +68,7 @@ def test_columns_and_cards(page: Page, server: Any, board: dict[str, Any]) -> No
     expect(umbrella).to_contain_text("Ada Lovelace")
     expect(umbrella).to_contain_text("$24,000")
     expect(umbrella.locator(".badge.overdue")).to_have_text("Overdue")
-    expect(umbrella.locator(".card-days")).to_contain_text("20d in stage")
+    expect(umbrella.locator(".card-days")).to_contain_text("20 days in stage")
     expect(umbrella.locator(".card-next")).to_contain_text("Next:")
     expect(umbrella.locator(".card-owner")).to_contain_text("rep1")
     expect(card(page, board["opps"]["stark"]["id"]).locator(".badge.overdue")).to_have_count(0)
@@ -151,8 +153,18 @@ def test_blocked_move_opens_checklist_dialog(
     assert fired == []
 
 
+def _stage_of(server: Any, opp_id: int, wanted: int) -> int:
+    """The opportunity's stage on the server, polled until it is `wanted` (the save may still be landing)."""
+    deadline = time.monotonic() + 10
+    while True:
+        stage = int(server.api("GET", f"/opportunities/{opp_id}")["stage_id"])
+        if stage == wanted or time.monotonic() > deadline:
+            return stage
+        time.sleep(0.1)
+
+
 def test_move_with_keyboard_select(page: Page, server: Any, board: dict[str, Any]) -> None:
-    """The "Move to…" select on a focused card is the keyboard way to move it."""
+    """"Move to…" on a focused card: choosing a stage does nothing until Enter confirms; focus stays on the card."""
     wayne = board["opps"]["wayne"]
     discovery, developed = board["stages"][2], board["stages"][3]
     tick_required(server, wayne["id"], discovery)
@@ -163,11 +175,46 @@ def test_move_with_keyboard_select(page: Page, server: Any, board: dict[str, Any
     page.keyboard.press("Tab")
     move = wayne_card.locator('select[data-role="move"]')
     expect(move).to_be_focused()
+    page.keyboard.press("ArrowDown")  # a closed select changes its value on arrows: that alone must not move
+    page.keyboard.press("5")
+    expect(move).not_to_have_value("")
+    assert server.api("GET", f"/opportunities/{wayne['id']}")["stage_id"] == discovery["id"]
+    expect(column_cards(page, discovery["id"]).filter(has_text="Wayne Enterprises audit")).to_have_count(1)
     move.select_option(str(developed["id"]))
+    page.keyboard.press("Enter")
     expect(
         column_cards(page, developed["id"]).filter(has_text="Wayne Enterprises audit")
     ).to_have_count(1)
-    assert server.api("GET", f"/opportunities/{wayne['id']}")["stage_id"] == developed["id"]
+    assert _stage_of(server, wayne["id"], developed["id"]) == developed["id"]
+    expect(card(page, wayne["id"])).to_be_focused()  # not dropped to the top of the page
+
+
+def test_move_with_arrow_keys_needs_enter(page: Page, server: Any, board: dict[str, Any]) -> None:
+    """→ on a focused card picks the next stage (announced, highlighted); Escape cancels; Enter moves."""
+    hooli = board["opps"]["hooli"]
+    developed, proposed = board["stages"][3], board["stages"][4]
+    tick_required(server, hooli["id"], developed)
+    _open(page, server, board, "admin")
+    hooli_card = card(page, hooli["id"])
+    hooli_card.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(f'.column[data-stage-id="{proposed["id"]}"]')).to_have_class(re.compile("is-picked"))
+    expect(page.locator('[role="status"]').last).to_contain_text("Move Hooli migration to Proposed?")
+    page.keyboard.press("Escape")
+    expect(page.locator(".column.is-picked")).to_have_count(0)
+    assert server.api("GET", f"/opportunities/{hooli['id']}")["stage_id"] == developed["id"]
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(f'.column[data-stage-id="{proposed["id"]}"]')).to_have_class(re.compile("is-picked"))
+    page.keyboard.press("Enter")
+    expect(column_cards(page, proposed["id"]).filter(has_text="Hooli migration")).to_have_count(1)
+    assert _stage_of(server, hooli["id"], proposed["id"]) == proposed["id"]
+    expect(card(page, hooli["id"])).to_be_focused()
+    tick_required(server, hooli["id"], proposed)
+    page.keyboard.press("ArrowLeft")  # and back, all from the keyboard
+    expect(page.locator(f'.column[data-stage-id="{developed["id"]}"]')).to_have_class(re.compile("is-picked"))
+    page.keyboard.press("Enter")
+    expect(column_cards(page, developed["id"]).filter(has_text="Hooli migration")).to_have_count(1)
+    expect(card(page, hooli["id"])).to_be_focused()
 
 
 def test_filters(page: Page, server: Any, board: dict[str, Any]) -> None:
@@ -233,9 +280,10 @@ def test_second_page_sees_move_live(page: Page, server: Any, board: dict[str, An
             "data-stage-id", str(prospect["id"])
         )
         _open(page, server, board)
-        card(page, globex["id"]).locator('select[data-role="move"]').select_option(
-            str(qualified["id"])
-        )
+        globex_card = card(page, globex["id"])
+        globex_card.hover()
+        globex_card.locator('select[data-role="move"]').select_option(str(qualified["id"]))
+        globex_card.get_by_role("button", name="Move", exact=True).click()
         expect(
             column_cards(page, qualified["id"]).filter(has_text="Globex expansion")
         ).to_have_count(1)

@@ -124,7 +124,7 @@ def test_general_tab_and_history(page: Page, server: Any, deal: dict[str, Any]) 
     expect(rows).to_have_count(2)
     newest = rows.nth(0)
     expect(newest).to_contain_text("Prospect → Qualified")
-    expect(newest.locator("td").nth(2)).to_have_text("4.0")
+    expect(newest.locator("td").nth(2)).to_have_text("4 days")
     expect(newest.locator("td").nth(3)).to_have_text("admin")
     expect(newest.locator("td").nth(4)).to_have_text("rep1")
     expect(newest.locator(".badge")).to_have_text("User")
@@ -198,6 +198,7 @@ def test_tasks_and_sharing(page: Page, server: Any, deal: dict[str, Any]) -> Non
     page.click("#task-add")
     row = page.locator("#open-tasks .task-row").filter(has_text="Book the pricing call")
     expect(row).to_have_count(1)
+    expect(page.locator("#timeline .tl-open").filter(has_text="Book the pricing call")).to_have_count(1)  # to do
     row.get_by_role("button", name="Complete Book the pricing call").click()
     expect(page.locator("#open-tasks")).not_to_contain_text("Book the pricing call")
     expect(page.locator("#timeline .tl-task")).to_contain_text("Book the pricing call")
@@ -229,6 +230,7 @@ def test_record_shares_with_a_team(page: Page, server: Any, deal: dict[str, Any]
     try:
         _open(page, server, deal)
         _tab(page, "Sharing")
+        expect(page.locator("#share-user option", has_text=f"{team['name']} (team)")).to_have_count(1)
         page.select_option("#share-user", f"team:{team['id']}")
         page.click("#share-form button[type=submit]")
         expect(page.locator("#share-list .share-row")).to_contain_text(team["name"])
@@ -253,6 +255,8 @@ def test_follow_up_sequences_tab(page: Page, server: Any, deal: dict[str, Any]) 
     run = runs[0]
     row = page.locator(f'#sequences-table tr[data-run-id="{run["id"]}"]')
     expect(row).to_contain_text("Call follow-up")
+    assert run["current_step_summary"] == "Email “Our call”"  # the catalog's summary, not the step id
+    expect(row.locator("td").nth(3)).to_have_text("Email “Our call”")
     expect(row.locator(".badge")).to_contain_text(
         "waiting" if run.get("waiting") else run["status"]
     )

@@ -15,6 +15,7 @@ from runtime.graphs.catalog import channel_steps as channel_steps  # noqa: F401
 from runtime.graphs.catalog import contact_steps as contact_steps  # noqa: F401
 from runtime.graphs.catalog import crm_steps as crm_steps  # noqa: F401
 from runtime.graphs.catalog import goals as goals  # noqa: F401
+from runtime.graphs.catalog import outcome_goals as outcome_goals  # noqa: F401
 from runtime.graphs.catalog import timer_steps as timer_steps  # noqa: F401
 from runtime.graphs.catalog.base import GOAL_TYPES
 from runtime.graphs.catalog.base import STEP_TYPES

@@ -17,6 +17,7 @@ from models import SequenceRun
 from models import StageMove
 from models import User
 from models import events
+from models.access import SYSTEM
 from models.access import Actor
 from models.contacts import apply_tag
 from models.contacts import create_contact
@@ -27,6 +28,7 @@ from models.errors import Conflict
 from models.errors import Forbidden
 from models.errors import NotFound
 from models.opportunities import create_opportunity
+from models.outcomes import close_opportunity
 from models.overdue import record_overdue
 from runtime import campaigns
 from runtime import publishing
@@ -696,6 +698,22 @@ def test_check_overdue_once_per_stage_entry(env: Env) -> None:
     assert record_overdue(env.session) == 0
     env.clock.advance(days=8)
     assert record_overdue(env.session) == 1  # a new entry into the stage
+
+
+def test_a_lost_deal_is_never_overdue_and_a_move_step_leaves_closed_deals_alone(env: Env) -> None:
+    """Lost in Prospect and left there: no stage_overdue; a campaign's move step skips it, saying why."""
+    env.publish(graph([goal("g", "tag_applied", tag="go"),
+                       seq("s", step("m", "move_opportunity", stage_id=env.stage("Qualified")))], "g>s"))
+    c = env.contact()
+    opp = env.opportunity(c, "Prospect")  # target 7 days; a required checklist item unticked
+    close_opportunity(env.session, SYSTEM, opp.id, "lost", reason="No budget")
+    env.clock.advance(days=30)
+    assert record_overdue(env.session) == 0
+    ensure_tag(env.session, "go")
+    apply_tag(env.session, SYSTEM, c.id, "go")
+    env.tick()
+    assert env.statuses(c) == {"s": "completed"}
+    assert (opp.stage_id, opp.outcome) == (env.stage("Prospect"), "lost")
 
 
 def test_handle_event_ignores_events_without_contact_or_match(env: Env) -> None:

@@ -56,6 +56,7 @@ GOAL_CASES: dict[str, tuple[dict[str, t.Any], dict[str, t.Any], str]] = {
     "api_event": ({"name": "trial_started"}, {"nme": "x"}, "API event “trial_started”"),
     "purchase": ({"product": "Pro plan"}, {"product": 5}, "Bought Pro plan"),
     "stage_overdue": ({"stage_id": 12}, {"stage_id": "twelve"}, "Overdue in stage #12"),
+    "opportunity_closed": ({"pipeline_id": 3, "outcome": "lost"}, {"outcome": "maybe"}, "Deal lost · pipeline #3"),
 }
 
 STEP_CASES: dict[str, tuple[dict[str, t.Any], dict[str, t.Any], str]] = {
@@ -243,6 +244,26 @@ def test_stage_moved_campaign_created_opportunity_counts_hand_made_does_not() ->
     assert not goal.matches(into, created(11, "user"))
     assert not goal.matches({"stage_id": 11, "direction": "out_of"}, created(11, "campaign"))
     assert event_keys(created(11, "user")) == []
+
+
+def test_opportunity_closed_by_outcome_and_pipeline() -> None:
+    """Won and lost are separate keys; a pipeline narrows the goal; other events give no key."""
+    goal = goal_type("opportunity_closed")
+
+    def closed(outcome: str, pipeline: int = 1) -> dict[str, t.Any]:
+        return {"type": "opportunity_closed", "contact_id": 1, "opportunity_id": 5, "pipeline_id": pipeline,
+                "stage_id": 11, "outcome": outcome, "reason": "Price too high", "value": 900.0}
+
+    assert goal.index_key({"outcome": "won"}) == ("opportunity_closed", "won")
+    assert goal.index_key({}) == ("opportunity_closed", "won")  # won is the default
+    assert event_keys(closed("lost")) == [("opportunity_closed", "lost")]
+    assert goal.matches({"outcome": "lost"}, closed("lost"))
+    assert not goal.matches({"outcome": "won"}, closed("lost"))
+    assert goal.matches({"outcome": "won", "pipeline_id": 1}, closed("won"))
+    assert not goal.matches({"outcome": "won", "pipeline_id": 2}, closed("won"))
+    assert goal.keys_for_event({**closed("won"), "outcome": "open"}) == []
+    assert goal.keys_for_event(moved(10, 11)) == []
+    assert goal.summary({"outcome": "won"}) == "Deal won"
 
 
 @pytest.mark.parametrize(
