@@ -28,9 +28,10 @@ def _issue(node: Branching, code: str, message: str, severity: Severity = "error
 def _path_name(node: Branching, branch_id: str) -> str:
     if branch_id == OTHERWISE and isinstance(node, DecisionNode):
         return "Otherwise"
-    for index, branch in enumerate(node.branches, 1):
-        if branch.id == branch_id:
-            return f"path “{branch.label}”" if branch.label else f"path {index}"
+    paths: list[tuple[str, str]] = [(b.id, b.label) for b in node.branches]
+    for index, (path_id, label) in enumerate(paths, 1):
+        if path_id == branch_id:
+            return f"path “{label}”" if label else f"path {index}"
     return f"path “{branch_id}”"
 
 

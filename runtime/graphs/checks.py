@@ -144,12 +144,12 @@ def sequences_reachable(ctx: ValidationContext) -> list[Issue]:
         frontier.extend(ctx.flow.successors(node))
     seen: set[str] = set()
     issues = []
-    for node in [*ctx.sequences, *ctx.branching()]:
-        if node.id not in reached and node.id not in seen:
-            issues.append(_err(node.id, None, "unreachable",
-                               f"No contact can reach {ctx.title(node.id)}: connect it after a goal, a sequence "
+    for target in [*ctx.sequences, *ctx.branching()]:
+        if target.id not in reached and target.id not in seen:
+            issues.append(_err(target.id, None, "unreachable",
+                               f"No contact can reach {ctx.title(target.id)}: connect it after a goal, a sequence "
                                "or a decision"))
-        seen.add(node.id)
+        seen.add(target.id)
     return issues
 
 
