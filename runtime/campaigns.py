@@ -218,9 +218,10 @@ def import_campaign(session: Session, actor: Actor, data: object) -> tuple[Campa
 
 
 def stats(session: Session, actor: Actor, campaign_id: int) -> dict[str, Any]:
-    """Live counts per node."""
+    """Live counts per node, and per path of each decision and split."""
     campaign = get_campaign(session, actor, campaign_id)
-    return {"campaign_id": campaign.id, "nodes": stats_service.campaign_stats(session, campaign.id)}
+    nodes, branches = stats_service.campaign_branch_stats(session, campaign.id)
+    return {"campaign_id": campaign.id, "nodes": nodes, "branches": branches}
 
 
 def active_contacts(session: Session, campaign_id: int) -> int:
