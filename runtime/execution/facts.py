@@ -78,3 +78,17 @@ def facts_loader(session: Session, contact_id: int, campaign_id: int,
                  opportunity_id: int | None = None) -> t.Callable[[], Facts]:
     """A thunk `decide` calls when (and only when) the contact reaches a decision."""
     return lambda: load_facts(session, contact_id, campaign_id, opportunity_id)
+
+
+def facts_from_json(data: t.Mapping[str, t.Any]) -> Facts:
+    """Facts about a made-up contact (the Evaluate tester): ``{tags, fields, <contact columns>, opportunity,
+    email_opened, email_clicked}``, every key optional."""
+    opportunity = data.get("opportunity")
+    return Facts(
+        tags=frozenset(str(tag) for tag in data.get("tags") or ()),
+        contact={column: data.get(column) for column in CONTACT_COLUMNS},
+        fields=dict(data.get("fields") or {}),
+        opportunity=dict(opportunity) if isinstance(opportunity, t.Mapping) else None,
+        email_opened=bool(data.get("email_opened")),
+        email_clicked=bool(data.get("email_clicked")),
+    )
