@@ -43,9 +43,11 @@ PAGE_TEXTS: dict[int, tuple[str, str]] = {
     500: ("Something went wrong on our side", "It has been logged. Try again in a moment."),
 }
 #: Where "back" leads from a page under a section: (path prefix, the section's list, its label).
-SECTIONS = (("/campaigns/", "/campaigns", "Back to the campaigns"), ("/pipelines/", "/pipelines", "Back to the pipelines"),
-            ("/opportunities/", "/pipelines", "Back to the pipelines"), ("/contacts/", "/contacts", "Back to the contacts"),
-            ("/tasks/", "/tasks", "Back to my tasks"), ("/admin/", "/admin/users", "Back to the users"))
+SECTIONS = (
+    ("/campaigns/", "/campaigns", "Back to the campaigns"), ("/pipelines/", "/pipelines", "Back to the pipelines"),
+    ("/opportunities/", "/pipelines", "Back to the pipelines"), ("/contacts/", "/contacts", "Back to the contacts"),
+    ("/tasks/", "/tasks", "Back to my tasks"), ("/admin/", "/admin/users", "Back to the users"),
+)
 
 
 def error_page(status: int) -> Response:
