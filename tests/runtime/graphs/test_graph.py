@@ -19,6 +19,8 @@ from runtime.graphs.graph import from_networkx
 from runtime.graphs.graph import graph_to_json
 from runtime.graphs.graph import parse_graph
 from runtime.graphs.graph import to_networkx
+from runtime.graphs.layout import COLUMN_WIDTH
+from runtime.graphs.layout import ROW_HEIGHT
 from runtime.graphs.layout import layout_graph
 
 DESIGN_EXAMPLE: dict[str, t.Any] = {
@@ -277,7 +279,7 @@ def test_layout_leaves_input_untouched_and_handles_cycles() -> None:
         }
     )
     laid = layout_graph(cyclic)
-    assert {(n.position.x, n.position.y) for n in laid.nodes} == {(40, 40), (40, 200)}
+    assert {(n.position.x, n.position.y) for n in laid.nodes} == {(40, 40), (40, 40 + ROW_HEIGHT)}
     assert layout_graph(CampaignGraph(nodes=[NoteNode(id="n")])).nodes[0].position.x == 0
 
 
@@ -327,3 +329,5 @@ def test_layout_places_decisions_between_their_neighbours() -> None:
 
     laid = layout_graph(parse_graph(vip_graph())).node_map()
     assert laid["g_lead"].position.x < laid["d1"].position.x < laid["s_vip"].position.x
+    # Columns leave room for the edges: a 240 px node, then at least 120 px before the next column.
+    assert laid["d1"].position.x - laid["g_lead"].position.x == COLUMN_WIDTH >= 240 + 120
