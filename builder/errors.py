@@ -50,14 +50,15 @@ SECTIONS = (
 )
 
 
-def error_page(status: int) -> Response:
+def error_page(status: int, message: str | None = None) -> Response:
     """An error as a page in the app's layout (navigation, a way back), never bare text."""
-    title, message = PAGE_TEXTS.get(status, PAGE_TEXTS[400 if status < 500 else 500])
+    title, text = PAGE_TEXTS.get(status, PAGE_TEXTS[400 if status < 500 else 500])
+    message = message or text
     back = next(({"href": href, "label": label} for prefix, href, label in SECTIONS
                  if request.path.startswith(prefix)), None)
     if g.get("user") is None:
         back = None
-    html = render_template("error.html", status=status, title=title, message=message, back=back)
+    html = render_template("error.html", error_status=status, status=status, title=title, message=message, back=back)
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -85,7 +86,7 @@ def register(app: Flask) -> None:
     def _csrf(exc: CSRFError) -> Any:
         if _wants_json():
             return error_response(400, "csrf_failed", exc.description or "CSRF token missing or invalid")
-        return error_page(400)
+        return error_page(400, "The form's security check (CSRF) failed: reload the page and try again.")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

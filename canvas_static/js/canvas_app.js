@@ -63,15 +63,10 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
   // at zoom 1): all of it when it fits at READABLE_ZOOM or more (up to the fit cap), else
   // its top-left (entry) corner at READABLE_ZOOM. Fit view (bottom-left) shows everything.
   const READABLE_ZOOM = 0.96;
-  function openingView(graph) {
-    const stage = document.querySelector(".cv-stage")?.getBoundingClientRect() || { width: 1000, height: 700 };
+  function openingView(graph, canvasApi) {
+    if (canvasApi.fitZoom() >= READABLE_ZOOM) return null;  // it all fits, readably: fit view
     const xs = graph.nodes.map((n) => n.position.x), ys = graph.nodes.map((n) => n.position.y);
     const minX = Math.min(...xs), minY = Math.min(...ys);
-    const w = Math.max(...xs) - minX + 300, h = Math.max(...ys) - minY + 180;
-    const fit = Math.min(flow.FIT_MAX_ZOOM, (stage.width - 80) / w, (stage.height - 80) / h);
-    if (fit >= READABLE_ZOOM) {
-      return { x: (stage.width - w * fit) / 2 - minX * fit + 20, y: (stage.height - h * fit) / 2 - minY * fit + 20, zoom: fit };
-    }
     return { x: 48 - minX * READABLE_ZOOM, y: 48 - minY * READABLE_ZOOM, zoom: READABLE_ZOOM };
   }
 
@@ -133,7 +128,10 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
           let vp = null;
           try { vp = JSON.parse(localStorage.getItem(`stagecraft.viewport.${CID}`) || "null"); } catch (_e) { vp = null; }
           if (vp && graph.nodes.length) canvasApi.setViewport(vp);
-          else if (graph.nodes.length) canvasApi.setViewport(openingView(graph));
+          else if (graph.nodes.length) {
+            const corner = openingView(graph, canvasApi);
+            if (corner) canvasApi.setViewport(corner); else setTimeout(() => canvasApi.fitView({ duration: 0 }), 30);
+          }
           if (!readOnly.value && graph.nodes.length) api("POST", `/campaigns/${CID}/validate`).then(ctx.applyValidation).catch(() => {});
           const missing = sessionStorage.getItem(`stagecraft.missing.${CID}`);
           if (missing) { sessionStorage.removeItem(`stagecraft.missing.${CID}`); state.imported = JSON.parse(missing); }

@@ -17,13 +17,20 @@
 
   const GRID = 20;
   const VISIBLE_ONLY_ABOVE = 500;
-  const MIN_ZOOM = 0.1, MAX_ZOOM = 2, FIT_MAX_ZOOM = 1.1, FIT_PADDING = 0.12;
+  const MIN_ZOOM = 0.05, MAX_ZOOM = 2, FIT_MAX_ZOOM = 1.1, FIT_PADDING = 0.12;
   // Below LOD_ZOOM a campaign of more than LOD_ABOVE nodes is drawn as an overview; above LOD_EXIT the nodes return.
   const LOD_ABOVE = VISIBLE_ONLY_ABOVE, LOD_ZOOM = 0.4, LOD_EXIT = 0.45;
   const LOD_COLORS = { goal: "#7048e8", sequence: "#1c7ed6", decision: "#d9480f", split: "#0b7285", note: "#e0b400" };
   const EST = { width: 239.5, height: 95.5, note: 79.5 };
   const EDGE_DEFAULTS = { type: "smoothstep", markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: "#98a2b3" },
                           pathOptions: { offset: 24, borderRadius: 10 } };
+
+  // Level-of-detail state per canvas id (useVueFlow hands out a fresh wrapper per call, so it can't live there).
+  const LOD = new Map();
+  function lodOf(id) {
+    if (!LOD.has(id)) LOD.set(id, { on: false, ref: Vue.shallowRef(false), redraw: null });
+    return LOD.get(id);
+  }
 
   // A node port: kind "in" (target, left) or "out" (source, right). `handleId` names one of several
   // out-ports (a decision's paths); `label` is its accessible name.
@@ -117,12 +124,13 @@
       const store = useVueFlow(props.id);
       const api = useCanvas(props.id);
       const overview = Vue.ref(null);
+      const lodState = lodOf(props.id);
       let frame = 0;
       const redraw = () => {
-        if (frame || !store.__lod) return;
-        frame = requestAnimationFrame(() => { frame = 0; if (store.__lod && overview.value) drawOverview(overview.value, store); });
+        if (frame || !lodState.on) return;
+        frame = requestAnimationFrame(() => { frame = 0; if (lodState.on && overview.value) drawOverview(overview.value, store); });
       };
-      store.__redraw = redraw;
+      lodState.redraw = redraw;
       Vue.watch(() => store.viewport.value, (vp) => {
         api.updateLevelOfDetail(vp.zoom);
         redraw();
@@ -148,7 +156,7 @@
       };
       // In the overview a click on a node's box zooms in on it.
       const onPaneClick = (e) => {
-        if (store.__lod && e) {
+        if (lodState.on && e) {
           const p = store.screenToFlowCoordinate({ x: e.clientX, y: e.clientY });
           const hit = store.nodes.value.find((n) => {
             const q = n.computedPosition || n.position;
@@ -160,7 +168,7 @@
       };
       return {
         props, onlyVisible, types, onDragOver, onDrop, GRID, overview, MIN_ZOOM, MAX_ZOOM,
-        lod: Vue.computed(() => !!store.__lodRef.value),
+        lod: Vue.computed(() => lodState.ref.value),
         snapGrid: [GRID, GRID],
         edgeDefaults: EDGE_DEFAULTS,
         multiKeys: ["Shift", "Meta", "Control"],
@@ -200,15 +208,15 @@
   // The imperative side, bound to one canvas id. Call from a component's setup().
   function useCanvas(id) {
     const store = useVueFlow(id);
-    if (!store.__lodRef) { store.__lodRef = Vue.shallowRef(false); store.__lod = false; }
+    const lodState = lodOf(id);
     const big = () => store.nodes.value.length > LOD_ABOVE;
     // Hide every node (and so every edge) from Vue Flow in the overview; the <canvas> draws them.
     function setLevelOfDetail(on) {
-      if (store.__lod === on) return;
-      store.__lod = on;
+      if (lodState.on === on) return;
+      lodState.on = on;
       for (const n of store.nodes.value) if (n.hidden !== on) n.hidden = on;
-      store.__lodRef.value = on;
-      if (on && store.__redraw) store.__redraw();
+      lodState.ref.value = on;
+      if (on && lodState.redraw) lodState.redraw();
     }
     const api = {
       GRID,
@@ -219,7 +227,7 @@
         // only-render-visible-elements every node would still render once on open.
         // An estimate (deliberately fractional, so the real measurement always
         // replaces it and computes the handle bounds) keeps off-screen nodes unrendered.
-        store.setNodes(nodes.map((n) => ({ ...n, hidden: store.__lod,
+        store.setNodes(nodes.map((n) => ({ ...n, hidden: lodState.on,
                                            dimensions: { width: EST.width, height: n.type === "note" ? EST.note : EST.height } })));
         store.setEdges(edges);
       },
@@ -232,7 +240,7 @@
         const addNodes = [];
         for (const n of nodes) {
           const cur = store.findNode(n.id);
-          if (!cur) { addNodes.push(store.__lod ? { ...n, hidden: true } : n); continue; }
+          if (!cur) { addNodes.push(lodState.on ? { ...n, hidden: true } : n); continue; }
           if (cur.data !== n.data) cur.data = n.data;
           if (cur.type !== n.type) cur.type = n.type;
           if (cur.position.x !== n.position.x || cur.position.y !== n.position.y) cur.position = { x: n.position.x, y: n.position.y };
@@ -250,7 +258,7 @@
           if ((cur.sourceHandle || null) !== (e.sourceHandle || null)) cur.sourceHandle = e.sourceHandle;
         }
         if (addEdges.length) store.addEdges(addEdges);
-        if (store.__lod && store.__redraw) store.__redraw();
+        if (lodState.on && lodState.redraw) lodState.redraw();
       },
       selectedNodeIds: () => store.getSelectedNodes.value.map((n) => n.id),
       selectedEdgeIds: () => store.getSelectedEdges.value.map((e) => e.id),
@@ -276,14 +284,21 @@
         if (big() && target.zoom < LOD_ZOOM) setLevelOfDetail(true);
         return store.setViewport(target, { duration: o.duration });
       },
+      // The zoom at which fitView would show everything (capped like fitView).
+      fitZoom() {
+        const all = store.nodes.value;
+        if (!all.length) return FIT_MAX_ZOOM;
+        const { width, height } = store.dimensions.value;
+        return getTransformForBounds(getRectOfNodes(all), width, height, MIN_ZOOM, FIT_MAX_ZOOM, FIT_PADDING).zoom;
+      },
       zoomIn: () => store.zoomIn({ duration: 150 }),
       zoomOut: () => store.zoomOut({ duration: 150 }),
       updateLevelOfDetail(zoom) {
         if (!big()) { setLevelOfDetail(false); return; }
-        if (!store.__lod && zoom < LOD_ZOOM) setLevelOfDetail(true);
-        else if (store.__lod && zoom > LOD_EXIT) setLevelOfDetail(false);
+        if (!lodState.on && zoom < LOD_ZOOM) setLevelOfDetail(true);
+        else if (lodState.on && zoom > LOD_EXIT) setLevelOfDetail(false);
       },
-      overview: () => !!store.__lod,
+      overview: () => lodState.on,
       center(nodeId, atZoom) {
         const n = store.findNode(nodeId);
         if (!n) return;

@@ -39,3 +39,13 @@ def test_unknown_page_for_a_visitor_offers_the_login(api: ApiActions) -> None:
 def test_api_errors_stay_json(api: ApiActions) -> None:
     response = api.get("/campaigns/999999", as_user="marketer")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_csrf_failure_page_says_what_happened(api: ApiActions) -> None:
+    client = api.app.test_client()
+    api.login_session("marketer", client)
+    response = client.post("/logout", headers={"Accept": "text/html"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "security check (CSRF) failed" in html and "app.css" in html
+    assert "csrf-token" not in html and "Set-Cookie" not in response.headers  # the login cookie is left alone
