@@ -84,7 +84,8 @@ def demo_graph(sales: Pipeline, fulfil: Pipeline) -> dict[str, Any]:
         {"source": "g-qualified", "target": "s-qualified"}, {"source": "s-qualified", "target": "g-proposed"},
         {"source": "g-proposed", "target": "s-proposed"}, {"source": "s-proposed", "target": "g-closed"},
         {"source": "g-closed", "target": "d-size"}, {"source": "d-size", "target": "s-white-glove", "branch": "big"},
-        {"source": "d-size", "target": "s-closed", "branch": "otherwise"}, {"source": "s-white-glove", "target": "s-closed"},
+        {"source": "d-size", "target": "s-closed", "branch": "otherwise"},
+        {"source": "s-white-glove", "target": "s-closed"},
         {"source": "g-webinar", "target": "s-webinar"},
     ]
     return graph_to_json(layout_graph(parse_graph({"nodes": nodes, "edges": edges})))
