@@ -59,6 +59,16 @@ FIT_JS = """async () => {
            overview: window.__stagecraftCanvas.overview(), rendered: document.querySelectorAll('.vue-flow__node').length };
 }"""
 
+# An edit (choosing the goal's stage, or clearing it) → its validation badge follows (the draft's save reply).
+BADGE_JS = """async ([value]) => {
+  const sel = document.querySelector('#cfg-g1-stage_id');
+  const badge = () => document.querySelector(".vue-flow__node[data-id='g1'] .sc-badge");
+  const t0 = performance.now();
+  sel.value = value; sel.dispatchEvent(new Event('change', { bubbles: true }));
+  while (value ? badge() : !badge()) await new Promise((r) => requestAnimationFrame(r));
+  return performance.now() - t0;
+}"""
+
 PAN_JS = """async (ms) => {
   const api = window.__stagecraftCanvas.api;
   const deltas = [];
@@ -80,8 +90,9 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Seed users and start the web server without the runtime."""
     env = {**os.environ, "STAGECRAFT_DATA_DIR": str(data_dir), "STAGECRAFT_DATABASE_URL": f"sqlite:///{data_dir}/bench.db"}
     env.pop("STAGECRAFT_REDIS_URL", None)
-    subprocess.run([sys.executable, "-m", "builder.cli", "user", "add", "marketer", "--role", "marketer",
-                    "--password", PASSWORDS["marketer"]], env=env, check=True, cwd=ROOT, capture_output=True)
+    for user, role in (("marketer", "marketer"), ("admin", "admin")):
+        subprocess.run([sys.executable, "-m", "builder.cli", "user", "add", user, "--role", role,
+                        "--password", PASSWORDS[user]], env=env, check=True, cwd=ROOT, capture_output=True)
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "builder.cli", "serve", "--port", str(port), "--no-runtime"],
                             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -114,6 +125,17 @@ def main() -> None:
     try:
         token = requests.post(f"{base}/api/v1/auth/token", json={"username": "marketer", "password": PASSWORDS["marketer"]},
                               timeout=10).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        admin = requests.post(f"{base}/api/v1/auth/token", json={"username": "admin", "password": PASSWORDS["admin"]},
+                              timeout=10).json()["token"]
+        pipeline = requests.post(f"{base}/api/v1/pipelines", json={"name": "Bench", "kind": "sales", "template": "sales_workflow"},
+                                 headers={"Authorization": f"Bearer {admin}"}, timeout=30).json()
+        small = requests.post(f"{base}/api/v1/campaigns", headers=headers, timeout=30, json={"name": "Badges", "graph": {
+            "nodes": [{"id": "g1", "kind": "goal", "type": "stage_moved", "name": "G", "position": {"x": 0, "y": 0},
+                       "config": {"pipeline_id": pipeline["id"], "direction": "into"}},
+                      {"id": "s1", "kind": "sequence", "name": "S", "position": {"x": 400, "y": 0},
+                       "steps": [{"id": "t1", "type": "create_note", "config": {"body": "x"}}]}],
+            "edges": [{"source": "g1", "target": "s1"}]}}).json()
         graph = big_graph(args.nodes)
         campaign = requests.post(f"{base}/api/v1/campaigns", json={"name": "Bench", "graph": graph},
                                  headers={"Authorization": f"Bearer {token}"}, timeout=60).json()
@@ -170,6 +192,18 @@ def main() -> None:
                   f"{fit['zoom']:.3f}, overview {'on' if fit['overview'] else 'off'}, {fit['rendered']} node elements")
             page.wait_for_timeout(500)
             pan("fit-all zoom")
+
+            page.goto(f"{base}/campaigns/{small['id']}")
+            page.wait_for_selector(".vue-flow__node[data-id='g1'] .sc-badge", timeout=30000)
+            page.click(".vue-flow__node[data-id='g1']")
+            page.wait_for_selector("#cfg-g1-stage_id")
+            lags = []
+            for i in range(6):
+                for value in (str(pipeline["stages"][i % len(pipeline["stages"])]["id"]), ""):
+                    lags.append(page.evaluate(BADGE_JS, [value]))
+                    page.wait_for_timeout(300)
+            print(f"validation badge after an edit (commit → badge shown or gone): median {statistics.median(lags):.0f} ms, "
+                  f"max {max(lags):.0f} ms over {len(lags)} edits")
             browser.close()
     finally:
         proc.terminate()

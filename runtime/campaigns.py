@@ -158,8 +158,8 @@ def list_campaigns(session: Session, actor: Actor, include_archived: bool = Fals
 
 def campaign_json(session: Session, campaign: Campaign) -> dict[str, Any]:
     """The full campaign: summary, draft and published version number."""
-    return {**summary(session, campaign), "draft": campaign.draft,
-            "published_version": summary(session, campaign)["live_version"]}
+    info = summary(session, campaign)
+    return {**info, "draft": campaign.draft, "published_version": info["live_version"]}
 
 
 def check_graph(session: Session, graph: CampaignGraph) -> ValidationResult:
