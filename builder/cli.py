@@ -99,8 +99,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def _demo(only_if_empty: bool = False) -> int:
+    import runtime
     from runtime.demo import seed_demo
 
+    runtime.install()  # the demo's stage moves and tags go through goal matching, as in the app
     return seed_demo(_session_factory(), only_if_empty=only_if_empty, progress=lambda msg: print(msg, flush=True))
 
 

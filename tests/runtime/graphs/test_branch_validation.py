@@ -107,7 +107,7 @@ def test_unconnected_path_is_a_warning() -> None:
     ({"field": "opportunity.value", "op": "gte", "value": "lots"}, "invalid_value",
      "“Deal value” is compared with a number: type one"),
     ({"field": "opportunity.stage_id", "op": "eq", "value": "Qualified"}, "invalid_value",
-     "Choose the deal stage “Deal stage” is compared with"),
+     "Choose the deal stage to compare with"),
     ({"field": "email.opened", "op": "eq", "value": "yes"}, "invalid_value", "“Opened an email of this campaign” is "
                                                                            "compared with yes or no"),
     ({"field": "tags", "op": "has", "value": ""}, "invalid_value", "Type the tag “Tags” is compared with"),
