@@ -25,6 +25,7 @@ from models.tables.outbox import OutboxMessage
 from models.tables.pipelines import ChecklistItem
 from models.tables.pipelines import Pipeline
 from models.tables.pipelines import Stage
+from models.tables.runs import BranchHit
 from models.tables.runs import Enrollment
 from models.tables.runs import GoalHit
 from models.tables.runs import SequenceRun
@@ -36,7 +37,7 @@ from models.tables.users import Team
 from models.tables.users import User
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Base", "Campaign", "CampaignVersion", "ChecklistItem",
+    "ApiToken", "AuditEntry", "Base", "BranchHit", "Campaign", "CampaignVersion", "ChecklistItem",
     "ChecklistState", "Contact", "ContactTag", "DomainEvent", "Enrollment", "GoalHit",
     "LoginAttempt", "LoginSession", "Note", "Notification", "Opportunity", "OpportunityProduct",
     "OpportunityShare", "OutboxMessage", "Pipeline", "SequenceRun", "Stage", "StageMove",

@@ -33,6 +33,7 @@ from models.errors import NotFound
 from runtime import stats as stats_service
 from runtime.execution.runs import OPEN
 from runtime.execution.runs import transition_where
+from runtime.graphs.diff import diff_graphs
 from runtime.graphs.graph import CampaignGraph
 from runtime.graphs.graph import MalformedGraph
 from runtime.graphs.graph import graph_to_json
@@ -115,6 +116,18 @@ def rename_campaign(session: Session, actor: Actor, campaign_id: int, name: str 
     return campaign
 
 
+def unpublished_changes(campaign: Campaign, version: CampaignVersion | None) -> bool:
+    """Whether publishing the draft would change what contacts go through (moving nodes around does not)."""
+    if version is None:
+        return bool(campaign.draft.get("nodes"))
+    if campaign.draft == version.graph:
+        return False
+    try:
+        return not diff_graphs(parse_graph(version.graph), parse_graph(campaign.draft)).empty
+    except MalformedGraph:
+        return True
+
+
 def summary(session: Session, campaign: Campaign) -> dict[str, Any]:
     """What the campaign list shows."""
     version = live_version(session, campaign)
@@ -123,8 +136,7 @@ def summary(session: Session, campaign: Campaign) -> dict[str, Any]:
     return {
         "id": campaign.id, "name": campaign.name, "status": campaign.status,
         "live_version": version.number if version else None,
-        "has_unpublished_changes": version is None and bool(campaign.draft.get("nodes"))
-        or (version is not None and campaign.draft != version.graph),
+        "has_unpublished_changes": unpublished_changes(campaign, version),
         "contacts_active": active,
         "published_at": version.published_at.isoformat() if version else None,
         "published_by": publisher.name if publisher else None,
@@ -146,8 +158,8 @@ def list_campaigns(session: Session, actor: Actor, include_archived: bool = Fals
 
 def campaign_json(session: Session, campaign: Campaign) -> dict[str, Any]:
     """The full campaign: summary, draft and published version number."""
-    return {**summary(session, campaign), "draft": campaign.draft,
-            "published_version": summary(session, campaign)["live_version"]}
+    info = summary(session, campaign)
+    return {**info, "draft": campaign.draft, "published_version": info["live_version"]}
 
 
 def check_graph(session: Session, graph: CampaignGraph) -> ValidationResult:
@@ -157,13 +169,19 @@ def check_graph(session: Session, graph: CampaignGraph) -> ValidationResult:
 
 def save_draft(session: Session, actor: Actor, campaign_id: int, data: object) -> ValidationResult:
     """Store a structurally sound draft (even if incomplete) and return its validation."""
+    return save_draft_with_state(session, actor, campaign_id, data)[0]
+
+
+def save_draft_with_state(session: Session, actor: Actor, campaign_id: int,
+                          data: object) -> tuple[ValidationResult, bool]:
+    """`save_draft`, and whether the saved draft now differs in behaviour from the live version."""
     campaign = get_campaign(session, actor, campaign_id, for_edit=True)
     graph = parse_or_400(data)
     campaign.draft = graph_to_json(graph)
     campaign.draft_updated_at = clock.now()
     campaign.draft_updated_by_id = actor.user_id
     session.flush()
-    return check_graph(session, graph)
+    return check_graph(session, graph), unpublished_changes(campaign, live_version(session, campaign))
 
 
 def validate_campaign(session: Session, actor: Actor, campaign_id: int) -> ValidationResult:
@@ -218,9 +236,10 @@ def import_campaign(session: Session, actor: Actor, data: object) -> tuple[Campa
 
 
 def stats(session: Session, actor: Actor, campaign_id: int) -> dict[str, Any]:
-    """Live counts per node."""
+    """Live counts per node, and per path of each decision and split."""
     campaign = get_campaign(session, actor, campaign_id)
-    return {"campaign_id": campaign.id, "nodes": stats_service.campaign_stats(session, campaign.id)}
+    nodes, branches = stats_service.campaign_branch_stats(session, campaign.id)
+    return {"campaign_id": campaign.id, "nodes": nodes, "branches": branches}
 
 
 def active_contacts(session: Session, campaign_id: int) -> int:

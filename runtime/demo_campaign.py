@@ -1,4 +1,5 @@
-"""The demo's published campaign: sales follow-up driven by stage moves, handing off to fulfillment."""
+"""The demo's published campaign: sales follow-up driven by stage moves, a decision on the deal's size, and
+the hand-off to fulfillment."""
 
 from __future__ import annotations
 
@@ -59,6 +60,15 @@ def demo_graph(sales: Pipeline, fulfil: Pipeline) -> dict[str, Any]:
             {"type": "send_email", "config": {"subject": "Welcome aboard, {{contact.first_name}}!",
                                               "body": "We're getting your onboarding ready."}},
         ]),
+        {"id": "d-size", "kind": "decision", "name": "Deal size", "mode": "first", "otherwise": True,
+         "position": {"x": 0, "y": 0},
+         "branches": [{"id": "big", "label": "Big deal", "rules": {"any": [
+             {"field": "opportunity.value", "op": "gte", "value": 10000},
+             {"field": "tags", "op": "has", "value": "vip"}]}}]},
+        seq("s-white-glove", "White-glove kickoff", [
+            {"type": "create_task", "config": {"title": "Plan the kickoff with {{contact.first_name}}",
+                                               "assignee": "owner", "due_in_days": 1}},
+        ]),
         {"id": "g-webinar", "kind": "goal", "type": "tag_applied", "name": "Registered for webinar",
          "config": {"tag": "webinar"}, "position": {"x": 0, "y": 0}},
         seq("s-webinar", "Webinar nurture", [
@@ -73,7 +83,10 @@ def demo_graph(sales: Pipeline, fulfil: Pipeline) -> dict[str, Any]:
     edges = [
         {"source": "g-qualified", "target": "s-qualified"}, {"source": "s-qualified", "target": "g-proposed"},
         {"source": "g-proposed", "target": "s-proposed"}, {"source": "s-proposed", "target": "g-closed"},
-        {"source": "g-closed", "target": "s-closed"}, {"source": "g-webinar", "target": "s-webinar"},
+        {"source": "g-closed", "target": "d-size"}, {"source": "d-size", "target": "s-white-glove", "branch": "big"},
+        {"source": "d-size", "target": "s-closed", "branch": "otherwise"},
+        {"source": "s-white-glove", "target": "s-closed"},
+        {"source": "g-webinar", "target": "s-webinar"},
     ]
     return graph_to_json(layout_graph(parse_graph({"nodes": nodes, "edges": edges})))
 

@@ -55,6 +55,11 @@ def publish_diff(session: Session, campaign: Campaign, graph: CampaignGraph) -> 
         step_counts = contacts_on_steps(session, campaign, [(e.node_id, e.step_id) for e in diff.steps_removed])
         for entry in diff.steps_removed:
             entry.contacts = step_counts.get((entry.node_id, entry.step_id), 0)
+    if diff.branches_removed:
+        keys = [(e.node_id, str(e.branch_id)) for e in diff.branches_removed]
+        path_counts = run_migration.contacts_on_branches(session, campaign.id, keys)
+        for entry in diff.branches_removed:
+            entry.contacts = path_counts.get((entry.node_id, str(entry.branch_id)), 0)
     return diff.to_json()
 
 

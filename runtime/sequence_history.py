@@ -1,7 +1,11 @@
-"""Follow-up sequence history: a contact's runs, and pausing, resuming or stopping one by hand.
+"""Follow-up sequence history: a contact's runs and decisions, and pausing, resuming or stopping a run by hand.
 
-Invariant: a manual change goes through the run state machine, under a row
-lock (FOR UPDATE) so it acts on the result of a worker executing the run.
+Invariants:
+    * A manual change goes through the run state machine, under a row lock
+      (FOR UPDATE) so it acts on the result of a worker executing the run.
+    * The history lists runs (``kind: "sequence"``) and the contact's passes
+      through decisions and splits (``kind: "decision"``, status ``branched``
+      or ``left`` with the reason), oldest first.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models import BranchHit
 from models import Campaign
 from models import Opportunity
 from models import SequenceRun
@@ -59,6 +64,7 @@ def run_dict(session: Session, run: SequenceRun, campaign_name: str, names: DbNa
             current_summary = summarize_items([{"key": step.id, "type": step.type, "config": dict(step.config)}],
                                               names or DbNames(session))[step.id] or None
     return {
+        "kind": "sequence",
         "id": run.id,
         "campaign_id": run.campaign_id,
         "campaign_name": campaign_name,
@@ -77,11 +83,27 @@ def run_dict(session: Session, run: SequenceRun, campaign_name: str, names: DbNa
         "last_error": run.last_error,
         "stop_reason": run.stop_reason,
         "opportunity_id": run.opportunity_id,
+        "branch_node_id": run.branch_node_id,
+        "branch_id": run.branch_id,
+    }
+
+
+def branch_dict(hit: BranchHit, campaign_name: str) -> dict[str, t.Any]:
+    """A pass through a decision or split as a row of the history: the path taken, or that the contact left."""
+    taken = hit.branch_id is not None
+    return {
+        "kind": "decision", "id": hit.id, "campaign_id": hit.campaign_id, "campaign_name": campaign_name,
+        "node_id": hit.node_id, "name": f"{hit.name} → {hit.label}" if taken else hit.name,
+        "status": "branched" if taken else "left", "waiting": False, "started_at": _iso(hit.at),
+        "ended_at": _iso(hit.at), "current_step": None, "current_step_type": None,
+        "current_step_summary": None, "step_index": 0,
+        "next_due_at": None, "attempts": 0, "last_error": None, "stop_reason": hit.reason,
+        "opportunity_id": None, "branch_node_id": hit.node_id, "branch_id": hit.branch_id,
     }
 
 
 def contact_sequences(session: Session, contact_id: int) -> list[dict[str, t.Any]]:
-    """The contact's follow-up sequence history, oldest first."""
+    """The contact's follow-up sequence history (runs and decisions), oldest first."""
     rows = session.execute(
         select(SequenceRun, Campaign.name)
         .join(Campaign, Campaign.id == SequenceRun.campaign_id)
@@ -89,7 +111,14 @@ def contact_sequences(session: Session, contact_id: int) -> list[dict[str, t.Any
         .order_by(SequenceRun.started_at, SequenceRun.id)
     ).all()
     names = DbNames(session)
-    return [run_dict(session, run, name, names) for run, name in rows]
+    hits = session.execute(
+        select(BranchHit, Campaign.name).join(Campaign, Campaign.id == BranchHit.campaign_id)
+        .where(BranchHit.contact_id == contact_id).order_by(BranchHit.at, BranchHit.id)
+    ).all()
+    # A decision is passed before the run it starts: at equal times it comes first.
+    entries = [((run.started_at, 1, run.id), run_dict(session, run, name, names)) for run, name in rows]
+    entries += [((hit.at, 0, hit.id), branch_dict(hit, name)) for hit, name in hits]
+    return [entry for _key, entry in sorted(entries, key=lambda e: e[0])]
 
 
 def may_manage_run(session: Session, actor: Actor, run: SequenceRun) -> bool:

@@ -9,6 +9,7 @@ def register(app: Flask) -> None:
     """Register every API blueprint."""
     from builder.api import admin
     from builder.api import auth
+    from builder.api import branching
     from builder.api import campaigns
     from builder.api import catalog
     from builder.api import contacts
@@ -21,7 +22,8 @@ def register(app: Flask) -> None:
     from builder.api import tasks
     from builder.api import users
 
-    for module in (auth, admin, users, contacts, pipelines, opportunities, tasks, campaigns, catalog, events, docs):
+    for module in (auth, admin, users, contacts, pipelines, opportunities, tasks, campaigns, branching, catalog, events,
+                   docs):
         app.register_blueprint(module.bp)
     for module in (outcomes, forecast):
         app.register_blueprint(module.bp)

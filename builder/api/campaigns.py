@@ -78,10 +78,10 @@ def delete_campaign(actor: Actor, campaign_id: int) -> Any:
 
 @route(bp, "/campaigns/<int:campaign_id>/draft", ("PUT",), body=DraftBody, response=ValidationOut)
 def save_draft(actor: Actor, campaign_id: int, body: DraftBody) -> Any:
-    """Save the draft (kept even when incomplete); 400 for a malformed graph."""
-    result = campaign_service.save_draft(get_session(), actor, campaign_id, body.graph)
+    """Save the draft (kept even when incomplete); 400 for a malformed graph. Says whether it differs from live."""
+    result, changed = campaign_service.save_draft_with_state(get_session(), actor, campaign_id, body.graph)
     commit()
-    return result.to_json()
+    return {**result.to_json(), "has_unpublished_changes": changed}
 
 
 @route(bp, "/campaigns/<int:campaign_id>/validate", ("POST",), response=ValidationOut)

@@ -17,14 +17,16 @@ class RunPatch(Body):
 
 
 class SequenceRunOut(Out):
-    """One row of a contact's follow-up sequence history: a run of one sequence node (oldest first)."""
+    """One row of a contact's follow-up sequence history (oldest first): a run of one sequence node, or a pass
+    through a decision or split (``kind: "decision"``, status ``branched`` or ``left``; its id is not a run id)."""
 
+    kind: Literal["sequence", "decision"]
     id: int
     campaign_id: int
     campaign_name: str
     node_id: str
     name: str = Field(description="The sequence's name.")
-    status: Status
+    status: Status | Literal["branched", "left"]
     waiting: bool = Field(description="Active but parked on a timer that is not due yet.")
     started_at: IsoTimestamp
     ended_at: IsoTimestamp | None
@@ -37,6 +39,8 @@ class SequenceRunOut(Out):
     last_error: str | None
     stop_reason: str | None
     opportunity_id: int | None
+    branch_node_id: str | None = Field(description="The decision or split whose path started the run (or was passed).")
+    branch_id: str | None = Field(description="That path's id (None: the contact left, matching no path).")
 
 
 class RunStatusOut(Out):

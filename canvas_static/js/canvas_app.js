@@ -20,7 +20,7 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
       catalog: { goals: [], steps: [], merge_fields: [] },
       lookups: { pipelines: [], users: [], tags: [] },
       issues: { errors: [], warnings: [] }, validated: false,
-      stats: {}, live: "connecting",
+      stats: {}, branchStats: {}, tested: null, live: "connecting", panelTab: "paths",
       editingId: null, panelId: null, drawer: false, menu: false,
       search: "", stepSearch: "", addingStep: false, openStepId: null,
       save: "saved", saveError: "", minimap: null, canUndo: false, canRedo: false,
@@ -32,6 +32,8 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
       return out;
     });
     let toastTimer = null;
+    const nodeById = (id) => graph.nodes.find((n) => n.id === id);
+    const flowEdges = () => graph.edges.map((e) => G.toFlowEdge(e, nodeById));
     return {
       CID, FLOW_ID, canvasApi, graph, state, history: createHistory(100),
       readOnly: Vue.computed(() => state.campaign.status === "archived"),
@@ -40,9 +42,10 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
       issuesByNode: issuesOf("node_id"),
       issuesByStep: issuesOf("step_id"),
       hasIncoming: Vue.computed(() => Object.fromEntries(graph.edges.map((e) => [e.target, true]))),
-      nodeById: (id) => graph.nodes.find((n) => n.id === id),
+      nodeById,
       newId: (kind) => G.newId(graph, kind),
-      syncFlow: () => canvasApi.sync(graph.nodes.map(G.toFlowNode), graph.edges.map(G.toFlowEdge)),
+      flowEdges,
+      syncFlow: () => canvasApi.sync(graph.nodes.map(G.toFlowNode), flowEdges()),
       snapshot: () => JSON.stringify(G.serialize(graph)),
       applyValidation(result) {
         state.issues = { errors: result.errors || [], warnings: result.warnings || [] };
@@ -56,24 +59,40 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
     };
   }
 
-  // Big campaigns open at a readable zoom on their top-left (entry) corner rather than
-  // zoomed out over everything: only the visible nodes render, so this is what keeps
-  // opening and panning fast (the minimap gives the overview).
-  function openingView(graph) {
-    const stage = document.querySelector(".cv-stage")?.getBoundingClientRect() || { width: 1000, height: 700 };
+  // A campaign opens at a readable zoom (node text at least 11 px: the smallest is 11.5 px
+  // at zoom 1): all of it when it fits at READABLE_ZOOM or more (up to the fit cap), else
+  // its top-left (entry) corner at READABLE_ZOOM. Fit view (bottom-left) shows everything.
+  const READABLE_ZOOM = 0.96;
+  function openingView(graph, canvasApi) {
+    if (canvasApi.fitZoom() >= READABLE_ZOOM) return null;  // it all fits, readably: fit view
     const xs = graph.nodes.map((n) => n.position.x), ys = graph.nodes.map((n) => n.position.y);
     const minX = Math.min(...xs), minY = Math.min(...ys);
-    const w = Math.max(...xs) - minX + 260, h = Math.max(...ys) - minY + 120;
-    const zoom = Math.max(0.6, Math.min(1, stage.width / w, stage.height / h));
-    return { x: 40 - minX * zoom, y: 40 - minY * zoom, zoom };
+    return { x: 48 - minX * READABLE_ZOOM, y: 48 - minY * READABLE_ZOOM, zoom: READABLE_ZOOM };
   }
 
   const App = {
-    components: { FlowCanvas: flow.FlowCanvas, ScIcon, ScConfigForm: forms.ScConfigForm, ScPreview: forms.ScPreview },
+    components: { FlowCanvas: flow.FlowCanvas, ScIcon, ScConfigForm: forms.ScConfigForm, ScPreview: forms.ScPreview,
+                  ScDecisionPaths: C.ScDecisionPaths, ScSplitPaths: C.ScSplitPaths, ScBranchTest: C.ScBranchTest },
     setup() {
       const ctx = createContext();
       for (const use of [C.useAutosave, C.useUndo, C.useEdits, C.usePalette, C.usePanel, C.usePublish, C.useCampaign,
                          C.useLive, C.useSummaries]) Object.assign(ctx, use(ctx));
+      // How a rule shows a value: stages, pipelines and users by name (the Test tab).
+      const ruleValueName = (field, value) => {
+        const pipelines = state.lookups.pipelines || [];
+        if (field === "opportunity.stage_id") {
+          for (const p of pipelines) for (const st of p.stages || []) if (st.id === value) return st.name;
+        } else if (field === "opportunity.pipeline_id") {
+          const p = pipelines.find((x) => x.id === value);
+          if (p) return p.name;
+        } else if (field === "contact.owner_id" || field === "opportunity.owner_id") {
+          const u = (state.lookups.users || []).find((x) => x.id === value);
+          if (u) return u.name || u.username;
+        }
+        if (value === true) return "yes";
+        if (value === false) return "no";
+        return typeof value === "string" ? `“${value}”` : String(value);
+      };
       const { state, graph, canvasApi, readOnly } = ctx;
 
       // ---- what the node components read (provided, not passed through Vue Flow)
@@ -82,6 +101,9 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
         editingId: Vue.toRef(state, "editingId"), summaries: ctx.summaries, readOnly, goalTypes: ctx.goalTypes,
         stepTypes: ctx.stepTypes, issuesByNode: ctx.issuesByNode, issuesByStep: ctx.issuesByStep, hasIncoming: ctx.hasIncoming,
         finishRename: ctx.finishRename, focusNode: ctx.focusNode,
+        branchStats: Vue.toRef(state, "branchStats"), tested: Vue.toRef(state, "tested"), campaignId: CID,
+        setTested: (t) => { state.tested = t; }, newId: ctx.newId, removePathEdges: ctx.removePathEdges,
+        flushSave: ctx.flushSave, ruleValueName,
       }));
 
       async function load() {
@@ -102,12 +124,14 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
           ctx.loadSummaries();
           state.loading = false;
           await Vue.nextTick();
-          canvasApi.load(graph.nodes.map(G.toFlowNode), graph.edges.map(G.toFlowEdge));
+          canvasApi.load(graph.nodes.map(G.toFlowNode), ctx.flowEdges());
           let vp = null;
           try { vp = JSON.parse(localStorage.getItem(`stagecraft.viewport.${CID}`) || "null"); } catch (_e) { vp = null; }
           if (vp && graph.nodes.length) canvasApi.setViewport(vp);
-          else if (graph.nodes.length > flow.VISIBLE_ONLY_ABOVE) canvasApi.setViewport(openingView(graph));
-          else if (graph.nodes.length) setTimeout(() => canvasApi.fitView({ duration: 0 }), 30);
+          else if (graph.nodes.length) {
+            const corner = openingView(graph, canvasApi);
+            if (corner) canvasApi.setViewport(corner); else setTimeout(() => canvasApi.fitView({ duration: 0 }), 30);
+          }
           if (!readOnly.value && graph.nodes.length) api("POST", `/campaigns/${CID}/validate`).then(ctx.applyValidation).catch(() => {});
           const missing = sessionStorage.getItem(`stagecraft.missing.${CID}`);
           if (missing) { sessionStorage.removeItem(`stagecraft.missing.${CID}`); state.imported = JSON.parse(missing); }
@@ -128,17 +152,25 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
       });
 
       // A tiny test/bench hook: read-only views of the model.
-      window.__stagecraftCanvas = { serialize: () => G.serialize(graph), nodeCount: () => graph.nodes.length, api: canvasApi };
+      window.__stagecraftCanvas = { serialize: () => G.serialize(graph), nodeCount: () => graph.nodes.length, api: canvasApi,
+                                    overview: () => canvasApi.overview() };
 
       const minimapDefault = () => graph.nodes.length <= flow.VISIBLE_ONLY_ABOVE;
       return {
-        ...ctx, nodeTypes: C.nodeTypes,
+        ...ctx, nodeTypes: { ...C.nodeTypes, ...C.branchNodeTypes }, ruleValueName,
         showMinimap: Vue.computed(() => (state.minimap === null ? minimapDefault() : state.minimap)),
         toggleMinimap: () => { state.minimap = !(state.minimap === null ? minimapDefault() : state.minimap); },
-        minimapColor: (type) => ({ goal: "#7048e8", sequence: "#1c7ed6", note: "#f2c94c" }[type] || "#adb5bd"),
+        minimapColor: (type) => ({ goal: "#7048e8", sequence: "#1c7ed6", decision: "#d9480f", split: "#0b7285", note: "#f2c94c" }[type] || "#adb5bd"),
         onNodeDblclick: (id) => { if (!readOnly.value) state.editingId = id; },
         onNodeClick: (id, ev) => { if (!(ev && (ev.shiftKey || ev.ctrlKey || ev.metaKey))) state.panelId = id; },
         onPaneClick: () => { state.menu = false; },
+        // Tabs: the arrow keys move between Paths and Test.
+        tabKey: (ev) => {
+          if (ev.key !== "ArrowRight" && ev.key !== "ArrowLeft") return;
+          ev.preventDefault();
+          state.panelTab = state.panelTab === "test" ? "paths" : "test";
+          Vue.nextTick(() => document.getElementById(state.panelTab === "test" ? "tab-test" : "tab-paths")?.focus());
+        },
         onViewport: (v) => { try { localStorage.setItem(`stagecraft.viewport.${CID}`, JSON.stringify(v)); } catch (_e) { /* full */ } },
       };
     },

@@ -5,6 +5,7 @@ window.StagecraftCanvasTemplate = `
   <header class="cv-header">
     <a class="cv-back" href="/campaigns" title="All campaigns" aria-label="All campaigns">‹</a>
     <div class="cv-titlebox">
+      <h1 class="visually-hidden">Campaign: {{ state.campaign.name }}</h1>
       <input class="cv-title" :value="state.campaign.name" aria-label="Campaign name" :disabled="readOnly"
              @change="renameCampaign" @keydown.enter="$event.target.blur()">
       <div class="cv-meta">
@@ -50,12 +51,22 @@ window.StagecraftCanvasTemplate = `
           <div class="pal-group-name">Build</div>
           <div v-if="showBasics.sequence" class="pal-item pal-sequence" draggable="true" tabindex="0" role="button" data-kind="sequence"
                title="A sequence: an ordered list of steps (emails, tasks, delays…)" @dragstart="paletteDragStart($event, { kind: 'sequence' })"
-               @keydown.enter="addAtCenter({ kind: 'sequence' })" @dblclick="addAtCenter({ kind: 'sequence' })">
+               @keydown="paletteKey($event, { kind: 'sequence' })" @dblclick="addAtCenter({ kind: 'sequence' })">
             <span class="pal-icon seq"><sc-icon name="list" /></span><span class="pal-text"><b>Sequence</b><small>Emails, tasks, delays…</small></span>
+          </div>
+          <div v-if="showBasics.decision" class="pal-item pal-decision" draggable="true" tabindex="0" role="button" data-kind="decision"
+               title="A decision: send each contact down the path whose rules it matches" @dragstart="paletteDragStart($event, { kind: 'decision' })"
+               @keydown="paletteKey($event, { kind: 'decision' })" @dblclick="addAtCenter({ kind: 'decision' })">
+            <span class="pal-icon dec"><sc-icon name="diamond" /></span><span class="pal-text"><b>Decision</b><small>Paths by tags, fields, deal…</small></span>
+          </div>
+          <div v-if="showBasics.split" class="pal-item pal-split" draggable="true" tabindex="0" role="button" data-kind="split"
+               title="A split: divide contacts between paths by weight (A/B tests)" @dragstart="paletteDragStart($event, { kind: 'split' })"
+               @keydown="paletteKey($event, { kind: 'split' })" @dblclick="addAtCenter({ kind: 'split' })">
+            <span class="pal-icon spl"><sc-icon name="split" /></span><span class="pal-text"><b>Split</b><small>A/B test by weight</small></span>
           </div>
           <div v-if="showBasics.note" class="pal-item pal-note" draggable="true" tabindex="0" role="button" data-kind="note"
                title="A sticky note for your team" @dragstart="paletteDragStart($event, { kind: 'note' })"
-               @keydown.enter="addAtCenter({ kind: 'note' })" @dblclick="addAtCenter({ kind: 'note' })">
+               @keydown="paletteKey($event, { kind: 'note' })" @dblclick="addAtCenter({ kind: 'note' })">
             <span class="pal-icon note"><sc-icon name="sticky-note" /></span><span class="pal-text"><b>Note</b><small>Comment on the canvas</small></span>
           </div>
         </div>
@@ -64,13 +75,13 @@ window.StagecraftCanvasTemplate = `
           <div v-for="item in g.items" :key="item.type" class="pal-item pal-goal" draggable="true" tabindex="0" role="button"
                data-kind="goal" :data-type="item.type" :title="item.help"
                @dragstart="paletteDragStart($event, { kind: 'goal', type: item.type })"
-               @keydown.enter="addAtCenter({ kind: 'goal', type: item.type })" @dblclick="addAtCenter({ kind: 'goal', type: item.type })">
+               @keydown="paletteKey($event, { kind: 'goal', type: item.type })" @dblclick="addAtCenter({ kind: 'goal', type: item.type })">
             <span class="pal-icon goal"><sc-icon :name="item.icon" /></span><span class="pal-text"><b>{{ item.label }}</b></span>
           </div>
         </div>
-        <p v-if="!goalGroups.length && !showBasics.sequence && !showBasics.note" class="muted pal-empty">Nothing matches “{{ state.search }}”.</p>
+        <p v-if="!goalGroups.length && !Object.values(showBasics).some(Boolean)" class="muted pal-empty">Nothing matches “{{ state.search }}”.</p>
       </div>
-      <p class="pal-hint">Drag onto the canvas · double-click to add</p>
+      <p class="pal-hint">Drag onto the canvas · Enter or double-click to add</p>
     </aside>
 
     <section class="cv-stage" aria-label="Campaign canvas">
@@ -86,8 +97,9 @@ window.StagecraftCanvasTemplate = `
         <h2>Start with a goal</h2>
         <p>Drag a goal such as <b>Opportunity stage moved</b> from the left, then a <b>Sequence</b>, and connect them.</p>
       </div>
-      <div class="cv-live" :data-state="state.live" :title="state.live === 'live' ? 'Live counts on' : 'Live counts reconnecting'">
-        <i class="dot"></i>{{ state.live === 'live' ? 'Live' : state.live === 'off' ? 'Offline' : 'Connecting…' }}</div>
+      <div v-if="state.campaign.live_version" class="cv-live" :data-state="state.live" role="status"
+           :title="state.live === 'live' ? 'Counts on the nodes update as contacts move' : 'Live counts reconnecting'">
+        <i class="dot"></i>{{ state.live === 'live' ? 'Counts update live' : state.live === 'off' ? 'Counts offline' : 'Connecting counts…' }}</div>
       <transition name="fade">
         <div v-if="state.toast" class="cv-toast" :class="state.toast.kind" role="alert">
           <sc-icon :name="state.toast.kind === 'error' ? 'alert' : 'check-square'" /> <span>{{ state.toast.message }}</span></div>
@@ -113,20 +125,35 @@ window.StagecraftCanvasTemplate = `
       </ul>
     </aside>
 
-    <aside v-if="panelNode && panelNode.kind !== 'note'" class="cv-panel" :data-node-id="panelNode.id" aria-label="Configure">
+    <aside v-if="panelNode && panelNode.kind !== 'note'" class="cv-panel" :data-node-id="panelNode.id" :data-kind="panelNode.kind" aria-label="Configure">
       <div class="panel-head">
-        <span class="panel-icon" :class="panelNode.kind"><sc-icon :name="panelNode.kind === 'goal' ? (panelSpec && panelSpec.icon) : 'list'" :size="18" /></span>
+        <span class="panel-icon" :class="panelNode.kind"><sc-icon :name="panelIcon" :size="18" /></span>
         <div class="panel-titles">
-          <div class="panel-kind">{{ panelNode.kind === 'goal' ? 'Goal · ' + (panelSpec ? panelSpec.label : panelNode.type) : 'Sequence' }}</div>
-          <input class="panel-name" v-model="panelNode.name" aria-label="Name" :disabled="readOnly" @input="touch" @change="commit">
+          <div class="panel-kind">{{ panelKind }}</div>
+          <input class="panel-name" v-model="panelNode.name" :aria-label="panelKind + ': name'" placeholder="Name (optional)" :disabled="readOnly" @input="touch" @change="commit">
         </div>
-        <button type="button" class="icon-btn" aria-label="Close panel" @click="state.panelId = null"><sc-icon name="x" /></button>
+        <button type="button" class="icon-btn" aria-label="Close panel (Escape)" title="Close (Escape)" @click="state.panelId = null"><sc-icon name="x" /></button>
+      </div>
+      <div v-if="panelNode.kind === 'decision' || panelNode.kind === 'split'" class="panel-tabs" role="tablist" aria-label="Decision panel" @keydown="tabKey">
+        <button type="button" role="tab" id="tab-paths" class="panel-tab" :aria-selected="state.panelTab !== 'test' ? 'true' : 'false'"
+                aria-controls="tabpanel-paths" :tabindex="state.panelTab !== 'test' ? 0 : -1" @click="state.panelTab = 'paths'">Paths</button>
+        <button type="button" role="tab" id="tab-test" class="panel-tab" :aria-selected="state.panelTab === 'test' ? 'true' : 'false'"
+                aria-controls="tabpanel-test" :tabindex="state.panelTab === 'test' ? 0 : -1" @click="state.panelTab = 'test'">Test</button>
       </div>
       <div class="panel-scroll">
-        <ul v-if="issuesByNode[panelNode.id] && issuesByNode[panelNode.id].filter(i => !i.step_id).length" class="panel-issues">
-          <li v-for="(i, n) in issuesByNode[panelNode.id].filter(i => !i.step_id)" :key="n" :class="i.severity">{{ i.message }}</li>
+        <ul v-if="issuesByNode[panelNode.id] && issuesByNode[panelNode.id].filter(i => !i.step_id && !i.branch_id).length" class="panel-issues">
+          <li v-for="(i, n) in issuesByNode[panelNode.id].filter(i => !i.step_id && !i.branch_id)" :key="n" :class="i.severity">{{ i.message }}</li>
         </ul>
-        <template v-if="panelNode.kind === 'goal'">
+        <template v-if="panelNode.kind === 'decision' || panelNode.kind === 'split'">
+          <div v-show="state.panelTab !== 'test'" id="tabpanel-paths" role="tabpanel" aria-labelledby="tab-paths">
+            <sc-decision-paths v-if="panelNode.kind === 'decision'" :node="panelNode" :read-only="readOnly" @input="touch" @commit="commitPaths" />
+            <sc-split-paths v-else :node="panelNode" :read-only="readOnly" @input="touch" @commit="commitPaths" />
+          </div>
+          <div v-if="state.panelTab === 'test'" id="tabpanel-test" role="tabpanel" aria-labelledby="tab-test">
+            <sc-branch-test :node="panelNode" />
+          </div>
+        </template>
+        <template v-else-if="panelNode.kind === 'goal'">
           <p v-if="panelSpec" class="panel-help">{{ panelSpec.help }}</p>
           <sc-config-form v-if="panelSpec" :fields="panelSpec.fields" :config="panelNode.config" :id-prefix="'cfg-' + panelNode.id"
                           :read-only="readOnly" @input="touch" @commit="commit" />
@@ -186,7 +213,7 @@ window.StagecraftCanvasTemplate = `
       <p class="muted">{{ state.campaign.live_version ? 'Changes since version ' + state.campaign.live_version + '. Contacts in flight continue where their node still exists.' : 'First version: the campaign goes live and its entry goals start enrolling contacts.' }}</p>
       <p v-if="state.publish.diff.empty" class="diff-empty">No changes since the live version.</p>
       <div v-else class="diff">
-        <section v-for="k in ['added', 'changed', 'removed']" :key="k" v-show="state.publish.diff.nodes[k].length || state.publish.diff.steps[k].length" :class="'diff-' + k">
+        <section v-for="k in ['added', 'changed', 'removed']" :key="k" v-show="state.publish.diff.nodes[k].length || state.publish.diff.steps[k].length || (state.publish.diff.branches && state.publish.diff.branches[k].length)" :class="'diff-' + k">
           <h3>{{ k === 'added' ? 'Added' : k === 'changed' ? 'Changed' : 'Removed' }}</h3>
           <ul>
             <li v-for="e in state.publish.diff.nodes[k]" :key="'n' + e.node_id" :data-node-id="e.node_id">
@@ -198,6 +225,11 @@ window.StagecraftCanvasTemplate = `
               <span class="diff-kind">step</span> {{ (stepTypes[e.type] || {}).label || e.type }} <small>in {{ e.name }}</small>
               <small v-if="e.changes">({{ e.changes.join(', ') }})</small>
               <b v-if="k === 'removed'" class="diff-contacts" :class="{ hot: e.contacts }">{{ e.contacts }} on it</b>
+            </li>
+            <li v-for="e in (state.publish.diff.branches ? state.publish.diff.branches[k] : [])" :key="'b' + e.node_id + e.branch_id" class="diff-branch" :data-branch-id="e.branch_id">
+              <span class="diff-kind">path</span> {{ e.label }} <small>of {{ e.name || e.type }}</small>
+              <small v-if="e.changes">({{ e.changes.join(', ') }})</small>
+              <b v-if="k === 'removed'" class="diff-contacts" :class="{ hot: e.contacts }">{{ e.contacts }} {{ e.contacts === 1 ? 'contact' : 'contacts' }} after it will stop</b>
             </li>
           </ul>
         </section>

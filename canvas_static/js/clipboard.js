@@ -35,7 +35,9 @@
     });
     const edges = (data.edges || []).map((e) => {
       const source = map.get(e.source), target = map.get(e.target);
-      return { id: `e_${source}_${target}`, source, target };
+      const edge = { id: `e_${source}_${target}`, source, target };
+      if (e.branch) edge.branch = e.branch;  // a decision's path, copied with the decision
+      return edge;
     });
     return { nodes, edges };
   }

@@ -126,6 +126,7 @@
 
   // The follow-up sequence history table (record and contact pages): one row per run with
   // Pause/Resume/Stop buttons that PATCH the run, then `after()`; errors next to the buttons.
+  // Decisions and splits the contact passed are rows too: the path taken, or that it left, and why.
   const RUN_ACTIONS = { active: [["paused", "Pause"], ["stopped", "Stop"]], paused: [["active", "Resume"], ["stopped", "Stop"]] };
 
   function renderSequenceRuns(runs, after) {
@@ -142,8 +143,9 @@
         return b;
       });
       const step = run.current_step ? (run.current_step_summary || (run.current_step_type || "").replace(/_/g, " ") || "Step") : "—";
-      const statusLabel = run.status === "active" && run.waiting ? "waiting" : run.status;
-      return el("tr", { "data-run-id": run.id },
+      const statusLabel = run.status === "active" && run.waiting ? "waiting" : ({ branched: "path taken", left: "left the campaign" }[run.status] || run.status);
+      // A pass through a decision or split (kind "decision") is a row too, with its reason and no buttons.
+      return el("tr", run.kind === "decision" ? { "data-decision-id": run.id, "data-kind": "decision" } : { "data-run-id": run.id },
         el("td", {}, el("strong", {}, run.name || run.node_id)),
         el("td", {}, run.campaign_name || `Campaign #${run.campaign_id}`),
         el("td", {}, el("span", { class: `badge run-${run.status}` }, statusLabel),

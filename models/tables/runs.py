@@ -76,6 +76,9 @@ class SequenceRun(Base):
     ended_at: Mapped[datetime | None]
     stop_reason: Mapped[str | None] = mapped_column(String(200))
     started_by_goal: Mapped[str | None] = mapped_column(String(64))
+    #: The decision or split path that sent the contact here (None: a goal or a sequence did).
+    branch_node_id: Mapped[str | None] = mapped_column(String(64))
+    branch_id: Mapped[str | None] = mapped_column(String(64))
 
     @validates("status")
     def _through_the_state_machine(self, _key: str, value: str) -> str:
@@ -108,6 +111,28 @@ class GoalHit(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     version_id: Mapped[int] = mapped_column(ForeignKey("campaign_version.id"))
     node_id: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("domain_event.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BranchHit(Base):
+    """A contact passing a decision or split: the path it took, or (``branch_id`` None) that it left, and why.
+
+    Drives the per-path counts on the canvas and shows in the contact's sequence history.
+    """
+
+    __tablename__ = "branch_hit"
+    __table_args__ = (Index("ix_branch_hit_node", "campaign_id", "node_id", "branch_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("campaign_version.id"))
+    node_id: Mapped[str] = mapped_column(String(64))
+    #: The path taken ("otherwise" for the catch-all); None when the contact matched nothing and left.
+    branch_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    label: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(String(300), default="")
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("domain_event.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)

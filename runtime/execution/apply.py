@@ -1,7 +1,8 @@
 """The thin applier: writes what `decide` returned, in the caller's transaction.
 
 Invariants:
-    * The applier adds no rule of its own: enroll, count goal hits, stop and
+    * The applier adds no rule of its own: enroll, count goal hits, record the
+      paths taken at decisions and splits (or that the contact left), stop and
       start runs exactly as the actions say, in their order.
     * Enrollment is insert-or-ignore (a concurrent enrollment of the same
       contact is fine); stops go through the run state machine and only touch
@@ -20,13 +21,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models import BranchHit
 from models import Enrollment
 from models import GoalHit
 from models import SequenceRun
 from runtime.execution.cache import LiveCampaign
 from runtime.execution.decide import Action
+from runtime.execution.decide import Branch
 from runtime.execution.decide import Enroll
 from runtime.execution.decide import Hit
+from runtime.execution.decide import Leave
 from runtime.execution.decide import Presence
 from runtime.execution.decide import Skip
 from runtime.execution.decide import Start
@@ -130,6 +134,18 @@ def stop_open_runs(session: Session, campaign_id: int, contact_id: int, node_ids
     )
 
 
+def _branch_rows(place: Place, compiled: CompiledCampaign, action: Branch | Leave, now: datetime,
+                 event_id: int | None) -> list[BranchHit]:
+    spec = compiled.decisions.get(action.node_id) or compiled.splits[action.node_id]
+    common = {"campaign_id": place.campaign.id, "version_id": place.campaign.version_id, "node_id": action.node_id,
+              "name": spec.name[:200], "reason": action.reason[:300], "contact_id": place.contact_id,
+              "event_id": event_id, "at": now}
+    if isinstance(action, Leave):
+        return [BranchHit(branch_id=None, label="", **common)]
+    return [BranchHit(branch_id=branch_id, label=spec.label(branch_id)[:200], **common)
+            for branch_id in action.branch_ids]
+
+
 def apply(
     session: Session,
     place: Place,
@@ -162,13 +178,18 @@ def apply(
             stop_open_runs(session, campaign.id, place.contact_id, action.node_ids, action.reason, now)
             place.runs = [(n, "stopped" if n in action.node_ids and s in OPEN else s) for n, s in place.runs]
             changed = True
+        elif isinstance(action, (Branch, Leave)):
+            _enroll(session, place, now)
+            session.add_all(_branch_rows(place, compiled, action, now, event_id))
+            changed = True
         elif isinstance(action, Start):
             spec = compiled.sequences[action.node_id]
+            via_node, via_branch = action.via if action.via is not None else (None, None)
             run = new_run(
                 enrollment_id=_enroll(session, place, now), campaign_id=campaign.id, version_id=campaign.version_id,
                 contact_id=place.contact_id, opportunity_id=opportunity_id, node_id=action.node_id,
                 name=spec.name[:200], step_index=0, waiting=False, due_at=now, attempts=0, started_at=now,
-                started_by_goal=action.goal_id,
+                started_by_goal=action.goal_id, branch_node_id=via_node, branch_id=via_branch,
             )
             session.add(run)  # no flush: its id is needed only if the same event stops it
             place.runs.append((action.node_id, "active"))

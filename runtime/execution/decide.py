@@ -16,6 +16,12 @@ Invariants (seed 001, DESIGN.md §2):
     * Goals are taken upstream first (fewer ancestors), so when one event
       satisfies a goal and another further down the same path, the contact ends
       at the furthest one.
+    * A contact reaching a decision or split goes on at once down the path(s)
+      it takes (`Branch`), through further decisions, to the sequences there;
+      one that takes no path `Leave`s the campaign there. Decisions test the
+      `Facts` the caller's thunk gives, asked once per call (the moment the
+      contact arrives), and only when a decision is reached; splits use the
+      stable hash of `runtime.graphs.branches`.
 """
 
 from __future__ import annotations
@@ -26,7 +32,11 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from runtime.execution.runs import OPEN
+from runtime.graphs.branches import Outcome
+from runtime.graphs.branches import choose_split
+from runtime.graphs.branches import evaluate_decision
 from runtime.graphs.compiler import CompiledCampaign
+from runtime.graphs.rules import Facts
 
 SkipReason = t.Literal["not_in_campaign", "campaign_paused", "already_running", "reentry_off"]
 
@@ -64,10 +74,14 @@ class Stop:
 
 @dataclass(frozen=True)
 class Start:
-    """Start a run of the sequence (`goal_id` None: the previous sequence completed)."""
+    """Start a run of the sequence (`goal_id` None: the previous sequence completed).
+
+    `via` is the (decision or split, path) that sent the contact here, if one did.
+    """
 
     node_id: str
     goal_id: str | None
+    via: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +92,29 @@ class Skip:
     reason: SkipReason
 
 
-Action = Enroll | Hit | Stop | Start | Skip
+@dataclass(frozen=True)
+class Branch:
+    """The contact took these paths of a decision or split (counted per path; shown in its history)."""
+
+    node_id: str
+    branch_ids: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Leave:
+    """The contact took no path of a decision (nothing matched, no Otherwise): its path ends here."""
+
+    node_id: str
+    reason: str
+
+
+Action = Enroll | Hit | Stop | Start | Skip | Branch | Leave
+FactsSource = t.Callable[[], Facts]
+
+
+def _no_facts() -> Facts:
+    raise ValueError("a decision was reached but no facts about the contact were given")
 
 
 @dataclass
@@ -96,13 +132,13 @@ class _Places:
             (places.open if status in OPEN else places.finished).add(node_id)
         return places
 
-    def start(self, node_id: str, goal_id: str | None) -> Start | Skip:
+    def start(self, node_id: str, goal_id: str | None, via: tuple[str, str] | None = None) -> Start | Skip:
         if node_id in self.open:
             return Skip(node_id, "already_running")
         if node_id in self.finished and not self.allow_reentry:
             return Skip(node_id, "reentry_off")
         self.open.add(node_id)
-        return Start(node_id, goal_id)
+        return Start(node_id, goal_id, via)
 
     def stop(self, node_ids: t.Iterable[str]) -> tuple[str, ...]:
         hit = tuple(sorted(n for n in node_ids if n in self.open))
@@ -117,18 +153,63 @@ def satisfied_goals(compiled: CompiledCampaign, event: Mapping[str, t.Any]) -> t
     return tuple(sorted(goal_ids, key=lambda g: (len(compiled.stops.get(g, ())), g)))
 
 
-def decide(compiled: CompiledCampaign, presence: Presence, event: Mapping[str, t.Any]) -> list[Action]:
+class _Once:
+    """The facts, asked for at most once (every decision of one call sees the same moment)."""
+
+    def __init__(self, source: FactsSource) -> None:
+        self.source = source
+        self.facts: Facts | None = None
+
+    def __call__(self) -> Facts:
+        if self.facts is None:
+            self.facts = self.source()
+        return self.facts
+
+
+def branch_outcome(compiled: CompiledCampaign, node_id: str, contact_id: int, facts: FactsSource) -> Outcome:
+    """Where a contact goes at decision or split `node_id` (the pure evaluation, as the tester shows it)."""
+    decision = compiled.decisions.get(node_id)
+    if decision is not None:
+        return evaluate_decision(decision, facts())
+    return choose_split(compiled.splits[node_id], contact_id, node_id)
+
+
+def _onward(compiled: CompiledCampaign, places: _Places, node_ids: t.Iterable[str], goal_id: str | None,
+            contact_id: int, facts: FactsSource, via: tuple[str, str] | None = None) -> list[Action]:
+    """Start the sequences among `node_ids`; send the contact through the decisions and splits among them."""
+    actions: list[Action] = []
+    for node_id in node_ids:
+        if node_id in compiled.sequences:
+            actions.append(places.start(node_id, goal_id, via))
+        elif node_id in compiled.decisions or node_id in compiled.splits:
+            outcome = branch_outcome(compiled, node_id, contact_id, facts)
+            if outcome.left:
+                actions.append(Leave(node_id, outcome.reason))
+                continue
+            actions.append(Branch(node_id, outcome.taken, outcome.reason))
+            targets = compiled.branch_targets.get(node_id, {})
+            for branch_id in outcome.taken:
+                target = targets.get(branch_id)
+                if target is not None:
+                    actions += _onward(compiled, places, (target,), goal_id, contact_id, facts, (node_id, branch_id))
+    return actions
+
+
+def decide(compiled: CompiledCampaign, presence: Presence, event: Mapping[str, t.Any],
+           facts: FactsSource = _no_facts) -> list[Action]:
     """What `event` does to a contact in a campaign, in the order to apply it.
 
     Args:
         compiled: the campaign version the contact is on.
         presence: the contact's place in the campaign before the event.
         event: the flat event dict (``type``, ``contact_id``, ``source`` and its fields).
+        facts: the contact's facts now, asked for only if a decision is reached.
 
     Returns:
         Actions: `Enroll` (at most once, first), then per satisfied goal a `Hit`,
-        a `Stop` of its open ancestor sequences, and a `Start` or `Skip` per
-        sequence after it; `Skip` for goals that could not fire.
+        a `Stop` of its open ancestor sequences, and per node after it a `Start`
+        or `Skip` (a sequence) or a `Branch` and what follows it or a `Leave` (a
+        decision or split); `Skip` for goals that could not fire.
     """
     goal_ids = satisfied_goals(compiled, event)
     if not goal_ids:
@@ -137,6 +218,8 @@ def decide(compiled: CompiledCampaign, presence: Presence, event: Mapping[str, t
         return [Skip(goal_id, "campaign_paused") for goal_id in goal_ids]
     places = _Places.of(presence)
     enrolled = presence.enrolled
+    once = _Once(facts)
+    contact_id = int(event.get("contact_id") or 0)
     actions: list[Action] = []
     for goal_id in goal_ids:
         if goal_id not in compiled.entry_goals and not presence.enrolled:
@@ -150,16 +233,15 @@ def decide(compiled: CompiledCampaign, presence: Presence, event: Mapping[str, t
         if stopped:
             name = compiled.goals[goal_id].name or goal_id
             actions.append(Stop(stopped, f"goal '{name}' satisfied"))
-        for node_id in compiled.after_goal.get(goal_id, ()):
-            if node_id in compiled.sequences:
-                actions.append(places.start(node_id, goal_id))
+        actions += _onward(compiled, places, compiled.after_goal.get(goal_id, ()), goal_id, contact_id, once)
     return actions
 
 
-def after_sequence(compiled: CompiledCampaign, presence: Presence, node_id: str) -> list[Start | Skip]:
-    """What follows when the contact completes sequence `node_id` (sequence → sequence edges).
+def after_sequence(compiled: CompiledCampaign, presence: Presence, node_id: str, *, contact_id: int,
+                   facts: FactsSource = _no_facts) -> list[Action]:
+    """What follows when the contact completes sequence `node_id`: the sequences, decisions and splits after it.
 
     `presence` is the contact's place with the completed run already finished.
     """
     places = _Places.of(presence)
-    return [places.start(following, None) for following in compiled.next_sequences.get(node_id, ())]
+    return _onward(compiled, places, compiled.next_sequences.get(node_id, ()), None, contact_id, _Once(facts))

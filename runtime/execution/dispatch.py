@@ -29,6 +29,7 @@ from runtime.execution.apply import apply
 from runtime.execution.cache import campaigns_hit
 from runtime.execution.cache import load_compiled
 from runtime.execution.decide import decide
+from runtime.execution.facts import facts_loader
 
 
 def _int_or_none(value: object) -> int | None:
@@ -45,10 +46,11 @@ def match_event(session: Session, data: Mapping[str, t.Any], event_id: int | Non
         if not compiled.goals_for_event(data):
             continue
         place = Place.load(session, campaign, contact_id)
-        actions = decide(compiled, place.presence(), data)
+        opportunity_id = _int_or_none(data.get("opportunity_id"))
+        facts = facts_loader(session, contact_id, campaign.id, opportunity_id)
+        actions = decide(compiled, place.presence(), data, facts)
         if actions:
-            apply(session, place, compiled, actions, now, event_id=event_id,
-                  opportunity_id=_int_or_none(data.get("opportunity_id")))
+            apply(session, place, compiled, actions, now, event_id=event_id, opportunity_id=opportunity_id)
 
 
 def dispatch(session: Session, batch: Sequence[tuple[Logged, int]]) -> None:

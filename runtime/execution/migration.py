@@ -5,6 +5,10 @@ Invariants:
       step id (`new_step_index`); pending timers keep their due time.
     * Runs (failed ones too) whose sequence was removed stop with the reason
       "removed in version N", through the run state machine.
+    * Runs a decision or split path started stop when that path (or its whole
+      decision or split) was removed: "path “B” of “A/B” removed in version N".
+      A path that survives keeps its contacts even if it now leads elsewhere
+      (new contacts follow the new connection).
     * Everything happens in the publish transaction.
 """
 
@@ -53,11 +57,28 @@ def new_step_index(old_steps: tuple[StepSpec, ...], new_steps: tuple[StepSpec, .
     return 0 if index == 0 else len(new_steps)
 
 
+def path_ids(compiled: CompiledCampaign, node_id: str) -> frozenset[str]:
+    """The path ids of a decision or split in a version (empty when it has none, or is gone)."""
+    decision = compiled.decisions.get(node_id)
+    if decision is not None:
+        return frozenset([p.id for p in decision.paths] + (["otherwise"] if decision.otherwise else []))
+    split = compiled.splits.get(node_id)
+    return frozenset(p.id for p in split.paths) if split is not None else frozenset()
+
+
+def _path_reason(old: CompiledCampaign | None, node_id: str, branch_id: str, number: int) -> str:
+    spec = (old.decisions.get(node_id) or old.splits.get(node_id)) if old is not None else None
+    if spec is None:
+        return f"path {branch_id} of {node_id} removed in version {number}"
+    return f"path “{spec.label(branch_id)}” of “{spec.name or node_id}” removed in version {number}"
+
+
 def migrate_runs(session: Session, campaign: Campaign, new_version: CampaignVersion) -> dict[str, t.Any]:
     """Move a campaign's open (and failed) runs to a newly published version.
 
     Returns:
-        ``{"moved", "stopped", "remapped", "stopped_by_node"}`` counts.
+        ``{"moved", "stopped", "remapped", "stopped_by_node", "stopped_by_branch"}`` counts
+        (``stopped_by_branch`` keys are "node id/path id").
     """
     new = CompiledCampaign.from_json(new_version.compiled)
     cache_compiled(session, new_version.id, new)
@@ -76,6 +97,7 @@ def migrate_runs(session: Session, campaign: Campaign, new_version: CampaignVers
     ).all()
     moved = remapped = 0
     stopped: dict[str, int] = {}
+    by_branch: dict[str, int] = {}
     reason = f"removed in version {new_version.number}"
     for run in runs:
         spec = new.sequences.get(run.node_id)
@@ -83,7 +105,14 @@ def migrate_runs(session: Session, campaign: Campaign, new_version: CampaignVers
             transition(run, "stopped", now, reason)
             stopped[run.node_id] = stopped.get(run.node_id, 0) + 1
             continue
-        old = load_compiled(session, run.version_id).sequences.get(run.node_id)
+        old_version = load_compiled(session, run.version_id)
+        if run.branch_node_id is not None and run.branch_id not in path_ids(new, run.branch_node_id):
+            transition(run, "stopped", now, _path_reason(old_version, run.branch_node_id, str(run.branch_id),
+                                                         new_version.number))
+            key = f"{run.branch_node_id}/{run.branch_id}"
+            by_branch[key] = by_branch.get(key, 0) + 1
+            continue
+        old = old_version.sequences.get(run.node_id)
         index = new_step_index(old.steps, spec.steps, run.step_index) if old else run.step_index
         if index != run.step_index:
             remapped += 1
@@ -98,7 +127,8 @@ def migrate_runs(session: Session, campaign: Campaign, new_version: CampaignVers
     stats_changed(session, campaign.id)
     if moved:
         wake_after_commit(session)
-    return {"moved": moved, "stopped": sum(stopped.values()), "remapped": remapped, "stopped_by_node": stopped}
+    return {"moved": moved, "stopped": sum(stopped.values()) + sum(by_branch.values()), "remapped": remapped,
+            "stopped_by_node": stopped, "stopped_by_branch": by_branch}
 
 
 def contacts_on_nodes(session: Session, campaign_id: int, node_ids: Iterable[str]) -> dict[str, int]:
@@ -115,4 +145,24 @@ def contacts_on_nodes(session: Session, campaign_id: int, node_ids: Iterable[str
     )
     for node_id, count in rows:
         counts[node_id] = int(count)
+    return counts
+
+
+def contacts_on_branches(session: Session, campaign_id: int,
+                         branches: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Active/paused runs started by each (decision or split, path), for the publish diff (0 when none)."""
+    wanted = list(dict.fromkeys(branches))
+    counts = dict.fromkeys(wanted, 0)
+    if not wanted:
+        return counts
+    rows = session.execute(
+        select(SequenceRun.branch_node_id, SequenceRun.branch_id, func.count())
+        .where(SequenceRun.campaign_id == campaign_id, SequenceRun.status.in_(OPEN),
+               SequenceRun.branch_node_id.in_({n for n, _ in wanted}))
+        .group_by(SequenceRun.branch_node_id, SequenceRun.branch_id)
+    )
+    for node_id, branch_id, count in rows:
+        key = (str(node_id), str(branch_id))
+        if key in counts:
+            counts[key] = int(count)
     return counts

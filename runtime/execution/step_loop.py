@@ -44,6 +44,7 @@ from runtime.execution.cache import parsed_step_config
 from runtime.execution.cache import pin_live_campaigns
 from runtime.execution.context import RunContext
 from runtime.execution.decide import after_sequence
+from runtime.execution.facts import facts_loader
 from runtime.execution.runs import transition
 from runtime.faults import maybe_crash
 from runtime.graphs.catalog import step_type
@@ -204,6 +205,7 @@ def advance(session: Session, run: SequenceRun, batch: Batch) -> None:
     if run.status == "active" and index >= len(steps) and not parked:
         transition(run, "completed", now)
         if compiled.next_sequences.get(run.node_id):
+            batch.sync()  # a decision next reads the tags this batch buffered
             _start_following(session, run, compiled, batch.live.get(run.campaign_id), now)
     stats_changed(session, run.campaign_id)
 
@@ -211,12 +213,13 @@ def advance(session: Session, run: SequenceRun, batch: Batch) -> None:
 def _start_following(
     session: Session, run: SequenceRun, compiled: CompiledCampaign, campaign: LiveCampaign | None, now: datetime
 ) -> None:
-    """Start the sequences a completed run leads to (sequence → sequence edges)."""
+    """Start what a completed run leads to: sequences, and the paths of decisions and splits after it."""
     session.flush()  # the re-entry check reads this contact's runs
     allow_reentry = campaign.allow_reentry if campaign is not None else False
     place = Place.load(session, LiveCampaign(run.campaign_id, "", run.version_id, allow_reentry), run.contact_id)
     place.enrollment_id = place.enrollment_id or run.enrollment_id
-    actions = after_sequence(compiled, place.presence(), run.node_id)
+    facts = facts_loader(session, run.contact_id, run.campaign_id, run.opportunity_id)
+    actions = after_sequence(compiled, place.presence(), run.node_id, contact_id=run.contact_id, facts=facts)
     apply(session, place, compiled, actions, now, opportunity_id=run.opportunity_id)
 
 

@@ -17,6 +17,8 @@ from runtime.graphs.catalog import GOAL_TYPES
 from runtime.graphs.catalog import STEP_TYPES
 from runtime.graphs.catalog.base import NodeType
 from runtime.graphs.catalog.issues import Issue
+from runtime.graphs.catalog.messages import config_error
+from runtime.graphs.catalog.messages import merge_field_message
 from runtime.graphs.merge import unknown_merge_fields
 from runtime.graphs.validation_context import ParsedConfig
 from runtime.graphs.validation_context import ValidationContext
@@ -39,7 +41,7 @@ def unique_ids(ctx: ValidationContext) -> list[Issue]:
     seen_nodes: set[str] = set()
     for node in ctx.graph.nodes:
         if node.id in seen_nodes:
-            issues.append(_err(node.id, None, "duplicate_id", f"node id {node.id!r} is used twice"))
+            issues.append(_err(node.id, None, "duplicate_id", f"Two nodes share the id “{node.id}”: give one a new id"))
         seen_nodes.add(node.id)
     seen_steps: dict[str, str] = {}
     for seq, step in ctx.steps():
@@ -50,7 +52,7 @@ def unique_ids(ctx: ValidationContext) -> list[Issue]:
                     seq.id,
                     step.id,
                     "duplicate_id",
-                    f"step id {step.id!r} is also used in {where!r}",
+                    f"Step id “{step.id}” is also used in {ctx.title(where)}: give one a new id",
                 )
             )
         else:
@@ -70,31 +72,40 @@ def no_dangling_edges(ctx: ValidationContext) -> list[Issue]:
                     present,
                     None,
                     "dangling_edge",
-                    f"edge {edge.source} → {edge.target} points to missing node {missing[0]!r}",
+                    f"A connection points to a node that no longer exists (“{missing[0]}”): remove it",
                 )
             )
     return issues
 
 
-_ALLOWED_EDGES = {("goal", "sequence"), ("sequence", "goal"), ("sequence", "sequence")}
+_BRANCHING = ("decision", "split")
+#: What may follow what (DESIGN.md §2 and §6.2): decisions and splits follow a goal, a sequence or
+#: another decision or split, and lead to sequences, decisions or splits.
+_ALLOWED_EDGES = frozenset(
+    {("goal", "sequence"), ("sequence", "goal"), ("sequence", "sequence")}
+    | {(src, dst) for src in ("goal", "sequence", *_BRANCHING) for dst in _BRANCHING}
+    | {(src, "sequence") for src in _BRANCHING}
+)
+
+
+def _bad_edge_message(src: str, dst: str) -> str:
+    if src == "goal" and dst == "goal":
+        return "A goal can't lead straight to another goal: put a sequence between them"
+    if src in _BRANCHING:
+        return f"A {src}'s paths lead to sequences, decisions or splits, not to a {dst}: connect a sequence"
+    return f"A {src} can't connect to a {dst}"
 
 
 def edges_join_allowed_kinds(ctx: ValidationContext) -> list[Issue]:
-    """Edges run goal→sequence, sequence→goal or sequence→sequence only."""
+    """Edges run goal→sequence, sequence→goal, sequence→sequence, into and out of decisions and splits."""
     issues = []
     for edge in ctx.graph.edges:
         src, dst = ctx.nodes.get(edge.source), ctx.nodes.get(edge.target)
         if src is None or dst is None:
             continue  # reported by no_dangling_edges
         if (src.kind, dst.kind) not in _ALLOWED_EDGES:
-            issues.append(
-                _err(
-                    src.id,
-                    None,
-                    "bad_edge",
-                    f"a {src.kind} cannot connect to a {dst.kind} ({src.id} → {dst.id})",
-                )
-            )
+            issues.append(_err(src.id, None, "bad_edge", f"{_bad_edge_message(src.kind, dst.kind)} "
+                                                         f"({ctx.title(src.id)} → {ctx.title(dst.id)})"))
     return issues
 
 
@@ -107,7 +118,9 @@ def no_cycles(ctx: ValidationContext) -> list[Issue]:
             continue
         cycle = nx.find_cycle(ctx.flow.subgraph(component), source=first)
         path = [u for u, _v in cycle] + [cycle[0][0]]
-        issues.append(_err(first, None, "cycle", "cycle: " + " → ".join(path)))
+        loop = " → ".join(ctx.title(n) for n in path)
+        issues.append(_err(first, None, "cycle", f"These connections make a loop ({loop}): campaigns flow one "
+                                                 "way, so remove one of them"))
     return sorted(issues, key=lambda i: i.node_id or "")
 
 
@@ -115,11 +128,12 @@ def has_entry_goal(ctx: ValidationContext) -> list[Issue]:
     """At least one goal has no incoming edge (it enrolls contacts)."""
     if ctx.entry_goals:
         return []
-    return [_err(None, None, "no_entry_goal", "no entry goal: add a goal with no incoming edge")]
+    return [_err(None, None, "no_entry_goal",
+                 "Add a goal with nothing before it: achieving it is how contacts enter the campaign")]
 
 
 def sequences_reachable(ctx: ValidationContext) -> list[Issue]:
-    """Every sequence can be reached from some entry goal."""
+    """Every sequence, decision and split can be reached from some entry goal."""
     reached: set[str] = set()
     frontier = list(ctx.entry_goals)
     while frontier:  # one BFS from all entry goals at once
@@ -130,17 +144,12 @@ def sequences_reachable(ctx: ValidationContext) -> list[Issue]:
         frontier.extend(ctx.flow.successors(node))
     seen: set[str] = set()
     issues = []
-    for seq in ctx.sequences:
-        if seq.id not in reached and seq.id not in seen:
-            issues.append(
-                _err(
-                    seq.id,
-                    None,
-                    "unreachable",
-                    f"sequence {seq.name or seq.id!r} is not reachable from an entry goal",
-                )
-            )
-        seen.add(seq.id)
+    for target in [*ctx.sequences, *ctx.branching()]:
+        if target.id not in reached and target.id not in seen:
+            issues.append(_err(target.id, None, "unreachable",
+                               f"No contact can reach {ctx.title(target.id)}: connect it after a goal, a sequence "
+                               "or a decision"))
+        seen.add(target.id)
     return issues
 
 
@@ -152,10 +161,12 @@ def known_types(ctx: ValidationContext) -> list[Issue]:
     issues = []
     for goal in ctx.goals:
         if goal.type not in GOAL_TYPES:
-            issues.append(_err(goal.id, None, "unknown_type", f"unknown goal type {goal.type!r}"))
+            issues.append(_err(goal.id, None, "unknown_type",
+                               f"“{goal.type}” is not a goal this version knows: replace the goal"))
     for seq, step in ctx.steps():
         if step.type not in STEP_TYPES:
-            issues.append(_err(seq.id, step.id, "unknown_type", f"unknown step type {step.type!r}"))
+            issues.append(_err(seq.id, step.id, "unknown_type",
+                               f"“{step.type}” is not a step this version knows: replace the step"))
     return issues
 
 
@@ -166,9 +177,13 @@ def _config_errors(
         return [], kind.parse(config)
     except ValidationError as exc:
         issues = []
+        seen: set[str] = set()
         for err in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(p) for p in err["loc"]) or "config"
-            issues.append(_err(node_id, step_id, "invalid_config", f"{where}: {err['msg']}"))
+            key, message = config_error(kind.Config, err, "step" if step_id else "goal")
+            if key in seen:
+                continue  # one message per field (a union reports one error per alternative)
+            seen.add(key)
+            issues.append(Issue(node_id, step_id, "invalid_config", message, "error", field=key or None))
         return issues, None
 
 
@@ -214,14 +229,9 @@ def merge_fields_known(ctx: ValidationContext) -> list[Issue]:
     for p in ctx.parsed:
         for field_name, text in p.kind.merge_texts(p.config):
             for name in unknown_merge_fields(text):
-                issues.append(
-                    _err(
-                        p.node_id,
-                        p.step_id,
-                        "unknown_merge_field",
-                        f"{field_name}: unknown merge field {{{{{name}}}}}",
-                    )
-                )
+                issues.append(Issue(p.node_id, p.step_id, "unknown_merge_field",
+                                    merge_field_message(p.kind.Config, field_name, name), "error",
+                                    field=field_name))
     return issues
 
 
@@ -231,7 +241,7 @@ def merge_fields_known(ctx: ValidationContext) -> list[Issue]:
 def sequences_not_empty(ctx: ValidationContext) -> list[Issue]:
     """A sequence without steps does nothing (warning)."""
     return [
-        _warn(s.id, None, "empty_sequence", f"sequence {s.name or s.id!r} has no steps")
+        _warn(s.id, None, "empty_sequence", f"{ctx.title(s.id)} has no steps yet: add one, or remove the sequence")
         for s in ctx.sequences
         if not s.steps
     ]
@@ -253,8 +263,8 @@ def no_email_bursts(ctx: ValidationContext) -> list[Issue]:
                             seq.id,
                             step.id,
                             "email_burst",
-                            f"email {step.id!r} follows email {previous_email!r} "
-                            "with no delay between",
+                            "This email follows another email with no delay between them: add a Delay "
+                            "step so they don't arrive together",
                         )
                     )
                 previous_email = step.id
@@ -264,7 +274,8 @@ def no_email_bursts(ctx: ValidationContext) -> list[Issue]:
 def goals_lead_somewhere(ctx: ValidationContext) -> list[Issue]:
     """A goal with nothing after it only stops sequences (warning)."""
     return [
-        _warn(g.id, None, "dead_end_goal", f"goal {g.name or g.id!r} has nothing after it")
+        _warn(g.id, None, "dead_end_goal", f"Nothing follows {ctx.title(g.id)}: achieving it only stops the "
+                                           "sequences before it. Connect what contacts do next")
         for g in ctx.goals
         if g.id in ctx.flow and ctx.flow.out_degree(g.id) == 0
     ]

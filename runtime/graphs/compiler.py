@@ -9,7 +9,13 @@ Invariants:
       round-trips through plain JSON (``to_json`` / ``from_json``), so it is
       stored with the published version and loaded without recompiling.
     * ``stops[g]`` equals ``nx.ancestors(flow, g)`` restricted to sequences:
-      satisfying a goal stops exactly the sequences before it (seed rule 2).
+      satisfying a goal stops exactly the sequences before it (seed rule 2),
+      through decisions and splits alike.
+    * ``after_goal`` and ``next_sequences`` list what a contact moves on to
+      (sequences, decisions and splits); ``branch_targets[d][b]`` is where path
+      ``b`` of decision or split ``d`` leads (a path may lead nowhere).
+    * Format 2 added decisions and splits; a stored format 1 campaign (which
+      has neither) still loads.
     * Notes play no part; tuples of node ids are sorted by id, steps keep
       their canvas order.
 """
@@ -26,14 +32,22 @@ import networkx as nx
 from pydantic import BaseModel
 from pydantic import ValidationError
 
+from runtime.graphs.branches import DecisionSpec
+from runtime.graphs.branches import SplitSpec
+from runtime.graphs.branches import decision_spec
+from runtime.graphs.branches import split_spec
 from runtime.graphs.catalog import GOAL_TYPES
 from runtime.graphs.catalog import STEP_TYPES
 from runtime.graphs.catalog import event_keys
 from runtime.graphs.graph import CampaignGraph
+from runtime.graphs.graph import DecisionNode
 from runtime.graphs.graph import GoalNode
 from runtime.graphs.graph import SequenceNode
+from runtime.graphs.graph import SplitNode
+from runtime.graphs.rules import RuleError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 
 IndexKey = tuple[t.Any, ...]
 
@@ -119,6 +133,9 @@ class CompiledCampaign:
     sequence_goals: Mapping[str, tuple[str, ...]]
     sequences: Mapping[str, SequenceSpec]
     goals: Mapping[str, GoalSpec]
+    decisions: Mapping[str, DecisionSpec] = field(default_factory=lambda: _proxy({}))
+    splits: Mapping[str, SplitSpec] = field(default_factory=lambda: _proxy({}))
+    branch_targets: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: _proxy({}))
     # Parsed goal configs, filled lazily by goals_for_event; not part of equality.
     _parsed: dict[str, BaseModel] = field(default_factory=dict, compare=False, repr=False)
 
@@ -169,6 +186,9 @@ class CompiledCampaign:
                 gid: {"type": spec.type, "name": spec.name, "config": _thaw(spec.config)}
                 for gid, spec in sorted(self.goals.items())
             },
+            "decisions": {d: spec.to_json() for d, spec in sorted(self.decisions.items())},
+            "splits": {d: spec.to_json() for d, spec in sorted(self.splits.items())},
+            "branch_targets": {d: dict(sorted(to.items())) for d, to in sorted(self.branch_targets.items())},
         }
 
     @classmethod
@@ -178,7 +198,7 @@ class CompiledCampaign:
         Raises:
             CompileError: unknown format version.
         """
-        if data.get("format") != FORMAT_VERSION:
+        if data.get("format") not in READABLE_FORMATS:
             raise CompileError(f"unsupported compiled format {data.get('format')!r}")
         return cls(
             goal_index=_proxy({tuple(e["key"]): tuple(e["goals"]) for e in data["goal_index"]}),
@@ -205,6 +225,9 @@ class CompiledCampaign:
                     for gid, spec in data["goals"].items()
                 }
             ),
+            decisions=_proxy({d: DecisionSpec.from_json(s) for d, s in data.get("decisions", {}).items()}),
+            splits=_proxy({d: SplitSpec.from_json(s) for d, s in data.get("splits", {}).items()}),
+            branch_targets=_proxy({d: _proxy(dict(to)) for d, to in data.get("branch_targets", {}).items()}),
         )
 
 
@@ -244,7 +267,10 @@ def compile_graph(graph: CampaignGraph) -> CompiledCampaign:
     """
     goals = [n for n in graph.nodes if isinstance(n, GoalNode)]
     sequences = [n for n in graph.nodes if isinstance(n, SequenceNode)]
-    is_sequence = {n.id: False for n in goals} | {n.id: True for n in sequences}
+    decisions = [n for n in graph.nodes if isinstance(n, DecisionNode)]
+    splits = [n for n in graph.nodes if isinstance(n, SplitNode)]
+    branching = {n.id for n in decisions} | {n.id for n in splits}
+    is_sequence = {n.id: False for n in goals} | {n.id: True for n in sequences} | dict.fromkeys(branching, False)
 
     flow: nx.DiGraph[str] = nx.DiGraph()
     flow.add_nodes_from(is_sequence)
@@ -280,18 +306,33 @@ def compile_graph(graph: CampaignGraph) -> CompiledCampaign:
             seq.name, tuple(StepSpec(s.id, s.type, freeze(s.config)) for s in seq.steps)
         )
 
-    ancestors = sequence_ancestors(flow, order, is_sequence)
+    try:
+        decision_specs = {d.id: decision_spec(d) for d in decisions}
+    except RuleError as exc:
+        raise CompileError(f"a decision has invalid rules: {exc}") from exc
+    targets: dict[str, dict[str, str]] = {n: {} for n in sorted(branching)}
+    for edge in graph.edges:
+        if edge.source in branching and edge.target in is_sequence and edge.branch is not None:
+            targets[edge.source][edge.branch] = edge.target
 
-    def successors(node: str, want_sequence: bool) -> tuple[str, ...]:
-        return tuple(sorted(s for s in flow.successors(node) if is_sequence[s] == want_sequence))
+    ancestors = sequence_ancestors(flow, order, is_sequence)
+    goal_ids = {g.id for g in goals}
+
+    def onward(node: str) -> tuple[str, ...]:
+        """Sequences, decisions and splits after a node (never goals: those wait for events)."""
+        return tuple(sorted(s for s in flow.successors(node) if s not in goal_ids))
 
     return CompiledCampaign(
         goal_index=_proxy({k: tuple(sorted(v)) for k, v in goal_index.items()}),
         entry_goals=frozenset(g.id for g in goals if flow.in_degree(g.id) == 0),
         stops=_proxy({g.id: ancestors[g.id] for g in goals}),
-        after_goal=_proxy({g.id: successors(g.id, True) for g in goals}),
-        next_sequences=_proxy({s.id: successors(s.id, True) for s in sequences}),
-        sequence_goals=_proxy({s.id: successors(s.id, False) for s in sequences}),
+        after_goal=_proxy({g.id: onward(g.id) for g in goals}),
+        next_sequences=_proxy({s.id: onward(s.id) for s in sequences}),
+        sequence_goals=_proxy({s.id: tuple(sorted(n for n in flow.successors(s.id) if n in goal_ids))
+                               for s in sequences}),
         sequences=_proxy(seq_specs),
         goals=_proxy(goal_specs),
+        decisions=_proxy(decision_specs),
+        splits=_proxy({s.id: split_spec(s) for s in splits}),
+        branch_targets=_proxy({n: _proxy(to) for n, to in targets.items()}),
     )

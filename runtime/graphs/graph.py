@@ -82,6 +82,50 @@ class SequenceNode(_Model):
     ui: dict[str, t.Any] | None = None
 
 
+class DecisionBranch(_Model):
+    """One path of a decision: a label and the rules a contact must match (DESIGN.md §6.2).
+
+    ``rules`` is kept as given (a draft may hold incomplete rules); validation
+    checks it with `runtime.graphs.rules.check_rules`.
+    """
+
+    id: str = Field(min_length=1, max_length=64)
+    label: str = ""
+    rules: dict[str, t.Any] = Field(default_factory=lambda: {"all": []})
+
+
+class DecisionNode(_Model):
+    """A decision diamond: paths with rules, taken first-match or all-matches, and an otherwise path."""
+
+    id: str = Field(min_length=1)
+    kind: t.Literal["decision"] = "decision"
+    name: str = ""
+    mode: t.Literal["first", "all"] = "first"
+    branches: list[DecisionBranch] = Field(default_factory=list)
+    otherwise: bool = False
+    position: Position = Field(default_factory=Position)
+    ui: dict[str, t.Any] | None = None
+
+
+class SplitBranch(_Model):
+    """One path of a split and its weight (a share of the total)."""
+
+    id: str = Field(min_length=1, max_length=64)
+    label: str = ""
+    weight: int = 1
+
+
+class SplitNode(_Model):
+    """A random (but stable per contact) split: each contact takes one path by weight."""
+
+    id: str = Field(min_length=1)
+    kind: t.Literal["split"] = "split"
+    name: str = ""
+    branches: list[SplitBranch] = Field(default_factory=list)
+    position: Position = Field(default_factory=Position)
+    ui: dict[str, t.Any] | None = None
+
+
 class NoteNode(_Model):
     """A free-text note on the canvas (no behaviour)."""
 
@@ -92,16 +136,23 @@ class NoteNode(_Model):
     ui: dict[str, t.Any] | None = None
 
 
-Node = t.Annotated[GoalNode | SequenceNode | NoteNode, Field(discriminator="kind")]
-NODE_KINDS = ("goal", "sequence", "note")
+AnyNode = GoalNode | SequenceNode | DecisionNode | SplitNode | NoteNode
+Node = t.Annotated[AnyNode, Field(discriminator="kind")]
+NODE_KINDS = ("goal", "sequence", "decision", "split", "note")
+#: Nodes that send each contact down one (or, for a decision in "all" mode, several) of their paths.
+BRANCHING_KINDS = ("decision", "split")
+#: The branch id of a decision's catch-all path.
+OTHERWISE = "otherwise"
 
 
 class Edge(_Model):
-    """A directed connection between two nodes."""
+    """A directed connection between two nodes; one leaving a decision or split names its path."""
 
     id: str | None = None
     source: str = Field(min_length=1)
     target: str = Field(min_length=1)
+    #: The branch id (or "otherwise") of the path this edge continues; None for other edges.
+    branch: str | None = Field(default=None, min_length=1, max_length=64)
     ui: dict[str, t.Any] | None = None
 
 
@@ -112,9 +163,9 @@ class CampaignGraph(_Model):
     edges: list[Edge] = Field(default_factory=list)
     ui: dict[str, t.Any] | None = None
 
-    def node_map(self) -> dict[str, GoalNode | SequenceNode | NoteNode]:
+    def node_map(self) -> dict[str, AnyNode]:
         """Return nodes by id (the first one wins if ids repeat)."""
-        out: dict[str, GoalNode | SequenceNode | NoteNode] = {}
+        out: dict[str, AnyNode] = {}
         for node in self.nodes:
             out.setdefault(node.id, node)
         return out
@@ -217,9 +268,14 @@ def _position(pos: Position) -> dict[str, int | float]:
     return {"x": _num(pos.x), "y": _num(pos.y)}
 
 
-def _node_json(node: GoalNode | SequenceNode | NoteNode) -> dict[str, t.Any]:
+def _node_json(node: AnyNode) -> dict[str, t.Any]:
     out: dict[str, t.Any] = {"id": node.id, "kind": node.kind}
-    if isinstance(node, GoalNode):
+    if isinstance(node, DecisionNode):
+        out.update(name=node.name, mode=node.mode, otherwise=node.otherwise, branches=[
+            {"id": b.id, "label": b.label, "rules": _canon(b.rules)} for b in node.branches])
+    elif isinstance(node, SplitNode):
+        out.update(name=node.name, branches=[{"id": b.id, "label": b.label, "weight": b.weight} for b in node.branches])
+    elif isinstance(node, GoalNode):
         out.update(type=node.type, name=node.name, config=_canon(node.config))
     elif isinstance(node, SequenceNode):
         steps = []
@@ -245,6 +301,8 @@ def graph_to_json(graph: CampaignGraph) -> dict[str, t.Any]:
         if edge.id is not None:
             e["id"] = edge.id
         e["source"], e["target"] = edge.source, edge.target
+        if edge.branch is not None:
+            e["branch"] = edge.branch
         if edge.ui is not None:
             e["ui"] = _canon(edge.ui)
         edges.append(e)
@@ -265,7 +323,7 @@ def to_networkx(graph: CampaignGraph) -> nx.DiGraph[str]:
 
     Node attributes are the node's JSON fields except ``id`` (``kind``,
     ``type``, ``name``, ``config``, ``steps``, ``text``, ``position``, ``ui``);
-    edge attributes are ``id`` and ``ui`` when set; ``g.graph["ui"]`` holds the
+    edge attributes are ``id``, ``branch`` and ``ui`` when set; ``g.graph["ui"]`` holds the
     canvas ui. This is networkx's node-link convention, so
     ``nx.node_link_data(g, edges="edges")`` is close to our JSON.
     """
@@ -279,6 +337,8 @@ def to_networkx(graph: CampaignGraph) -> nx.DiGraph[str]:
         attrs: dict[str, t.Any] = {}
         if edge.id is not None:
             attrs["id"] = edge.id
+        if edge.branch is not None:
+            attrs["branch"] = edge.branch
         if edge.ui is not None:
             attrs["ui"] = edge.ui
         g.add_edge(edge.source, edge.target, **attrs)
@@ -300,7 +360,7 @@ def from_networkx(g: nx.DiGraph[str]) -> CampaignGraph:
 
 
 def flow_digraph(graph: CampaignGraph) -> nx.DiGraph[str]:
-    """Return the behavioural DiGraph: goals and sequences only, attributes ``kind`` only.
+    """Return the behavioural DiGraph: goals, sequences, decisions and splits, attributes ``kind`` only.
 
     Edges touching notes or missing nodes are left out.
     """

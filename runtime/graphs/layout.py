@@ -10,8 +10,8 @@ from runtime.graphs.graph import CampaignGraph
 from runtime.graphs.graph import Position
 from runtime.graphs.graph import flow_digraph
 
-COLUMN_WIDTH = 280
-ROW_HEIGHT = 160
+COLUMN_WIDTH = 380  # a 240 px node and 140 px for the edge (arrowheads clear of the handles)
+ROW_HEIGHT = 200
 MARGIN = 40
 
 

@@ -175,7 +175,7 @@ def _value_problem(spec: FieldSpec, op: str, value: object) -> str | None:
         return None if _is_number(value) else f"{label} is compared with a number: type one"
     if spec.kind == "id":
         ok = isinstance(value, int) and not isinstance(value, bool)
-        return None if ok else f"Choose the {spec.label.lower()} {label} is compared with"
+        return None if ok else f"Choose the {spec.label.lower()} to compare with"
     if spec.kind == "date":
         return None if _as_date(value) is not None else f"{label} is compared with a date (YYYY-MM-DD)"
     if spec.kind == "boolean":

@@ -7,7 +7,8 @@ Invariants:
     * Rules never raise on any :class:`CampaignGraph`, however broken (it need
       not have come through ``parse_graph``); a rule that depends on another
       (refs need a valid config) skips what the earlier rule reported.
-    * Notes are ignored. A graph with no errors compiles
+    * Notes are ignored. Decisions and splits are checked by
+      `runtime.graphs.branch_checks`. A graph with no errors compiles
       (:func:`runtime.graphs.compiler.compile_graph` never raises on it).
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 
+from runtime.graphs import branch_checks
 from runtime.graphs import checks
 from runtime.graphs.catalog.issues import Issue
 from runtime.graphs.catalog.ports import Refs
@@ -99,9 +101,16 @@ RULES: tuple[Rule, ...] = (
     checks.config_values_sane,
     checks.references_exist,
     checks.merge_fields_known,
+    branch_checks.branch_ids_unique,
+    branch_checks.paths_exist,
+    branch_checks.decision_rules_valid,
+    branch_checks.split_weights,
+    branch_checks.branch_edges,
+    branch_checks.paths_lead_somewhere,
     checks.sequences_not_empty,
     checks.no_email_bursts,
     checks.goals_lead_somewhere,
+    branch_checks.otherwise_present,
 )
 
 

@@ -12,10 +12,13 @@ from pydantic import BaseModel
 
 from runtime.graphs.catalog.base import NodeType
 from runtime.graphs.catalog.ports import Refs
+from runtime.graphs.graph import AnyNode
 from runtime.graphs.graph import CampaignGraph
+from runtime.graphs.graph import DecisionNode
 from runtime.graphs.graph import Edge
 from runtime.graphs.graph import GoalNode
 from runtime.graphs.graph import SequenceNode
+from runtime.graphs.graph import SplitNode
 from runtime.graphs.graph import Step
 
 
@@ -38,6 +41,8 @@ class ValidationContext:
         self.nodes = graph.node_map()
         self.goals = [n for n in graph.nodes if isinstance(n, GoalNode)]
         self.sequences = [n for n in graph.nodes if isinstance(n, SequenceNode)]
+        self.decisions = [n for n in graph.nodes if isinstance(n, DecisionNode)]
+        self.splits = [n for n in graph.nodes if isinstance(n, SplitNode)]
         # Filled by the invalid_config rule; later rules use only these.
         self.parsed: list[ParsedConfig] = []
 
@@ -47,9 +52,22 @@ class ValidationContext:
             for step in seq.steps:
                 yield seq, step
 
+    def branching(self) -> Iterator[DecisionNode | SplitNode]:
+        """Every decision and split, in canvas order."""
+        yield from self.decisions
+        yield from self.splits
+
+    def title(self, node_id: str) -> str:
+        """How messages name a node: “its name”, else its kind ("this goal")."""
+        node: AnyNode | None = self.nodes.get(node_id)
+        if node is None:
+            return f"“{node_id}”"
+        name = getattr(node, "name", "")
+        return f"“{name}”" if name else f"this {node.kind}"
+
     @cached_property
     def flow_edges(self) -> list[Edge]:
-        """Edges joining two existing goal/sequence nodes."""
+        """Edges joining two existing goal/sequence/decision/split nodes."""
         return [
             e
             for e in self.graph.edges
@@ -62,10 +80,11 @@ class ValidationContext:
 
     @cached_property
     def flow(self) -> nx.DiGraph[str]:
-        """Goals and sequences with their edges (bad kinds included, for cycles)."""
+        """Goals, sequences, decisions and splits with their edges (bad kinds included, for cycles)."""
         g: nx.DiGraph[str] = nx.DiGraph()
         g.add_nodes_from(n.id for n in self.goals)
         g.add_nodes_from(n.id for n in self.sequences)
+        g.add_nodes_from(n.id for n in self.branching())
         g.add_edges_from((e.source, e.target) for e in self.flow_edges)
         return g
 

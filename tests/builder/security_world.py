@@ -44,7 +44,7 @@ ROLES = {"admin": "admin", "marketer": "marketer", "rep_a": "rep", "rep_b": "rep
 
 
 def campaign_graph(tag: str = "vip") -> dict[str, Any]:
-    """A valid graph: tag applied → a sequence that waits a day, then notes."""
+    """A valid graph: tag applied → a sequence that waits a day, then notes → decision d1 (still tagged?) → s2."""
     return {
         "nodes": [
             {"id": "g1", "kind": "goal", "type": "tag_applied", "name": "Tagged", "config": {"tag": tag},
@@ -52,8 +52,14 @@ def campaign_graph(tag: str = "vip") -> dict[str, Any]:
             {"id": "s1", "kind": "sequence", "name": "Follow-up", "position": {"x": 300, "y": 0},
              "steps": [{"id": "t1", "type": "delay", "config": {"amount": 1, "unit": "days"}},
                        {"id": "t2", "type": "create_note", "config": {"body": "Followed up"}}]},
+            {"id": "d1", "kind": "decision", "name": "Still tagged?", "position": {"x": 600, "y": 0}, "mode": "first",
+             "otherwise": True, "branches": [{"id": "yes", "label": "Yes",
+                                              "rules": {"all": [{"field": "tags", "op": "has", "value": tag}]}}]},
+            {"id": "s2", "kind": "sequence", "name": "Still tagged", "position": {"x": 900, "y": 0},
+             "steps": [{"id": "t3", "type": "create_note", "config": {"body": "Still tagged"}}]},
         ],
-        "edges": [{"source": "g1", "target": "s1"}],
+        "edges": [{"source": "g1", "target": "s1"}, {"source": "s1", "target": "d1"},
+                  {"source": "d1", "target": "s2", "branch": "yes"}],
     }
 
 

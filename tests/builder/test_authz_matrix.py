@@ -177,6 +177,8 @@ DECISIONS: dict[tuple[str, str], Decision] = {
     ("GET", f"{P}/campaigns/<int:campaign_id>/export"): D(fmt(CAMPAIGN_EDITORS, 200)),
     ("POST", f"{P}/campaigns/<int:campaign_id>/layout"): D(fmt(CAMPAIGN_EDITORS, 200), {"graph": campaign_graph()}),
     ("GET", f"{P}/campaigns/<int:campaign_id>/stats"): D(fmt(CAMPAIGN_EDITORS, 200)),
+    ("POST", f"{P}/campaigns/<int:campaign_id>/nodes/<node_id>/evaluate"): D(
+        fmt(CAMPAIGN_EDITORS, 200), lambda w, _caller: {"contact_id": w.ids["contact"]}, node_id="d1"),
     ("GET", f"{P}/campaigns/<int:campaign_id>/versions"): D(fmt(CAMPAIGN_EDITORS, 200)),
     ("GET", f"{P}/campaigns/<int:campaign_id>/versions/<int:number>"): D(fmt(CAMPAIGN_EDITORS, 200)),
     ("POST", f"{P}/campaigns/<int:campaign_id>/versions/<int:number>/rollback"): D(fmt(CAMPAIGN_EDITORS, 200)),

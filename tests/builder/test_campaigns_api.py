@@ -363,3 +363,23 @@ def test_catalog_summaries_use_names_and_blank_incomplete_configs(world: dict[st
         "t4": "",
     }
     world["rp"]("POST", "/catalog/summaries", 403, json={"items": items})
+
+
+def test_saving_says_whether_the_draft_differs_from_live(world: dict[str, Any]) -> None:
+    """An undo back to the published graph clears "Unpublished changes"; moving nodes is not a change."""
+    cid = new_campaign(world)
+    first = world["mk"]("PUT", f"/campaigns/{cid}/draft", 200, json={"graph": graph(world)}).json
+    assert first["has_unpublished_changes"] is True  # never published
+    world["mk"]("POST", f"/campaigns/{cid}/publish", 200)
+    changed = graph(world)
+    changed["nodes"][1]["name"] = "Follow up (v2)"
+    assert world["mk"]("PUT", f"/campaigns/{cid}/draft", 200, json={"graph": changed}).json[
+        "has_unpublished_changes"] is True
+    undone = world["mk"]("PUT", f"/campaigns/{cid}/draft", 200, json={"graph": graph(world)}).json
+    assert undone["has_unpublished_changes"] is False
+    moved = graph(world)
+    moved["nodes"][0]["position"] = {"x": 500, "y": 500}
+    assert world["mk"]("PUT", f"/campaigns/{cid}/draft", 200, json={"graph": moved}).json[
+        "has_unpublished_changes"] is False
+    row = next(c for c in world["mk"]("GET", "/campaigns", 200).json if c["id"] == cid)
+    assert row["has_unpublished_changes"] is False

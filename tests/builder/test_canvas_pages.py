@@ -49,12 +49,15 @@ def test_canvas_page_for_marketer(api: ApiActions) -> None:
     assert "<script>alert(1)</script>" not in html  # escaped by Jinja
     scripts = re.findall(r'<script src="/static/([^"]+)"', html)
     order = ["vendor/vue-3.5.45.global.prod.js", "js/vueflow_shim.js", "vendor/vue-flow-core-1.48.2.iife.js",
-             "vendor/vue-flow-minimap-1.5.4.iife.js", "vendor/vue-flow-controls-1.1.3.iife.js",
-             "vendor/vue-flow-background-1.3.2.iife.js", "js/flow_adapter.js", "js/canvas_app.js"]
+             "vendor/vue-flow-minimap-1.5.4.iife.js",
+             "vendor/vue-flow-background-1.3.2.iife.js", "js/flow_adapter.js", "js/canvas/rules.js",
+             "js/canvas/branch_panel.js", "js/canvas_app.js"]
     positions = [scripts.index(s) for s in order]
     assert positions == sorted(positions)
     assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline scripts are forbidden by the CSP"
     assert not re.search(r"\son[a-z]+=", html), "no inline event handlers"
+    # The zoom buttons are the canvas's own (with accessible names), not Vue Flow's unnamed ones.
+    assert "vue-flow-controls" not in html
 
 
 def test_canvas_page_refuses_reps_and_unknown(api: ApiActions) -> None:

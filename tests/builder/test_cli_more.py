@@ -46,3 +46,17 @@ def test_demo_has_a_live_campaign_with_contacts_in_flight(tmp_path: Path, monkey
     with make_session_factory(make_engine(url))() as session:
         assert session.scalar(select(Campaign.status).where(Campaign.name == "Sales follow-up")) == "live"
         assert len(session.scalars(select(SequenceRun)).all()) == 4
+
+
+def test_stagecraft_demo_runs_as_its_own_process(tmp_path: Path) -> None:
+    """`stagecraft demo` in a fresh process (no app made first) installs goal matching itself."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "STAGECRAFT_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db", "STAGECRAFT_DATA_DIR": str(tmp_path)}
+    env.pop("STAGECRAFT_REDIS_URL", None)
+    done = subprocess.run([sys.executable, "-m", "builder.cli", "demo"], env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "demo-marketer-pass" in done.stdout

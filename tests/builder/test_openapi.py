@@ -55,14 +55,16 @@ def test_operation_ids_are_unique(document: dict[str, Any]) -> None:
 
 
 def test_path_parameters_are_declared(document: dict[str, Any]) -> None:
-    """Every {param} of a path is a required path parameter (integers for ids)."""
+    """Every {param} of a path is a required path parameter (integers for ids; a graph's node ids are text)."""
     for path, ops in document["paths"].items():
         names = set(re.findall(r"{(\w+)}", path))
         for op in ops.values():
             declared = {p["name"]: p for p in op["parameters"] if p["in"] == "path"}
             assert set(declared) == names, path
             assert all(p["required"] for p in declared.values())
-            assert all(p["schema"]["type"] == "integer" for n, p in declared.items() if n.endswith("_id"))
+            assert all(p["schema"]["type"] == "integer" for n, p in declared.items()
+                       if n.endswith("_id") and n != "node_id")
+            assert all(p["schema"]["type"] == "string" for n, p in declared.items() if n == "node_id")
 
 
 def test_security_marks_everything_but_the_public_routes(document: dict[str, Any]) -> None:

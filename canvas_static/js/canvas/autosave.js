@@ -1,12 +1,14 @@
-// Autosave of the draft: every edit marks the draft dirty and saves it SAVE_DELAY ms after
-// the last one (PUT /campaigns/<id>/draft, whose answer carries the validation issues).
+// Autosave of the draft: a finished edit (commit) is saved at once, typing SAVE_DELAY ms after
+// the last keystroke (PUT /campaigns/<id>/draft, whose answer carries the validation issues —
+// so the badges follow an edit within a round trip — and whether the draft still differs
+// from the live version).
 // A network failure retries with exponential backoff; a refusal (4xx) stops and says so.
 // While anything is unsaved, leaving the page asks for confirmation.
 (function () {
   "use strict";
   const S = window.Stagecraft;
   const Vue = window.Vue;
-  const SAVE_DELAY = 800;
+  const SAVE_DELAY = 400;  // after the last keystroke; a finished edit saves at once
   const LABELS = { saved: "All changes saved", pending: "Unsaved changes…", saving: "Saving…",
                    retrying: "Save failed — retrying", failed: "Save failed" };
 
@@ -18,16 +20,17 @@
     const { state, graph, history, readOnly } = ctx;
     let saveTimer = null, saving = null, savedUpTo = 0, edits = 0, retryDelay = 1000;
 
-    function touch() {
+    function touch(delay) {
       if (readOnly.value) return;
       edits += 1;
       if (state.save !== "retrying") state.save = "pending";
       clearTimeout(saveTimer);
-      saveTimer = setTimeout(saveNow, SAVE_DELAY);
+      const soon = typeof delay === "number" && state.save !== "retrying" ? delay : SAVE_DELAY;
+      saveTimer = setTimeout(saveNow, soon);
       ctx.refreshSummaries();  // a config may have changed: the server re-summarises it
     }
     function commit() {
-      if (history.push(ctx.snapshot())) touch();
+      if (history.push(ctx.snapshot())) touch(0);
       ctx.refreshHistoryFlags();
     }
     async function saveNow() {
@@ -42,9 +45,9 @@
           const result = await S.api("PUT", `/campaigns/${ctx.CID}/draft`, { graph: body });
           savedUpTo = Math.max(savedUpTo, upTo);
           retryDelay = 1000;
-          ctx.applyValidation(result);
+          if (savedUpTo >= edits) ctx.applyValidation(result);  // a newer edit's reply will carry newer issues
           state.saveError = "";
-          state.campaign.has_unpublished_changes = true;
+          state.campaign.has_unpublished_changes = result.has_unpublished_changes !== false;
           if (savedUpTo >= edits) state.save = "saved";
           else { clearTimeout(saveTimer); saveTimer = setTimeout(saveNow, SAVE_DELAY); }
         } catch (err) {

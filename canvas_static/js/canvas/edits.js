@@ -13,13 +13,24 @@
     const G = S.canvas.graph;
     const plural = (n) => `${n} ${n === 1 ? "node" : "nodes"}`;
 
-    function connect({ source, target }) {
+    // A connection from a decision's or split's path handle continues that path (`branch`).
+    function connect({ source, target, sourceHandle }) {
       if (readOnly.value) return;
-      const problem = G.connectionProblem(graph, source, target);
+      const from = ctx.nodeById(source);
+      const branch = G.isBranching(from) ? sourceHandle : null;
+      const problem = G.connectionProblem(graph, source, target, branch);
       if (problem) { ctx.showToast(problem, "error"); return; }
-      graph.edges.push({ id: G.edgeId(source, target), source, target });
+      const edge = { id: G.edgeId(source, target), source, target };
+      if (branch) edge.branch = branch;
+      graph.edges.push(edge);
       ctx.syncFlow();
       ctx.commit();
+    }
+    // A path removed (or Otherwise turned off): its connection goes too.
+    function removePathEdges(nodeId, branchId) {
+      const before = graph.edges.length;
+      graph.edges = graph.edges.filter((e) => !(e.source === nodeId && e.branch === branchId));
+      if (graph.edges.length !== before) ctx.syncFlow();
     }
     function moved(list) {
       let changed = false;
@@ -60,6 +71,9 @@
       if (readOnly.value) return;
       const pasted = S.clipboard.paste(ctx.newId, 40);
       if (!pasted) return;
+      // Land the pasted group in free space, near where the copy would have gone.
+      const shift = S.canvas.place.groupShift(pasted.nodes, canvasApi.boxes());
+      for (const n of pasted.nodes) n.position = { x: canvasApi.snap(n.position.x + shift.x), y: canvasApi.snap(n.position.y + shift.y) };
       for (const n of pasted.nodes) graph.nodes.push(G.normNode(n));
       for (const e of pasted.edges) graph.edges.push(G.normEdge(e));
       ctx.syncFlow();
@@ -81,7 +95,18 @@
 
     // ---- keyboard (document-wide; not while typing or while a dialog is open)
     function onKey(ev) {
-      if (ev.key === "Escape") { state.menu = false; if (state.editingId) state.editingId = null; }
+      if (ev.key === "Escape") {
+        state.menu = false;
+        if (state.editingId) { state.editingId = null; return; }
+        // Escape closes the side panel (not while a dialog or a menu has the keyboard) and gives focus back to the node.
+        if (state.panelId && !document.querySelector("dialog[open]")) {
+          const id = state.panelId;
+          state.panelId = null;
+          canvasApi.clearSelection();
+          Vue.nextTick(() => document.querySelector(`.vue-flow__node[data-id="${CSS.escape(id)}"]`)?.focus());
+          return;
+        }
+      }
       if (isTyping(ev.target) || document.querySelector("dialog[open]")) return;
       const mod = ev.ctrlKey || ev.metaKey;
       const k = ev.key.toLowerCase();
@@ -94,7 +119,7 @@
     }
     function onKeyUp(ev) { if (!isTyping(ev.target) && ev.key.startsWith("Arrow")) pullPositions(); }
 
-    return { connect, moved, deleteSelection, finishRename, copySelection, pasteClipboard, tidyUp, onKey, onKeyUp };
+    return { connect, removePathEdges, moved, deleteSelection, finishRename, copySelection, pasteClipboard, tidyUp, onKey, onKeyUp };
   }
 
   S.canvas = Object.assign(S.canvas || {}, { useEdits });

@@ -1,4 +1,4 @@
-// Live counts on the canvas's nodes: GET /campaigns/<id>/stats, re-read whenever the
+// Live counts on the canvas's nodes (and per path of decisions and splits): GET /campaigns/<id>/stats, re-read whenever the
 // campaign's room (through the shared live.js) hints at a change, and once each time the
 // room is joined (hints may have been missed before). Publish and status pushes update the header.
 (function () {
@@ -15,6 +15,7 @@
       try {
         const res = await S.api("GET", `/campaigns/${CID}/stats`);
         state.stats = res.nodes || {};
+        state.branchStats = res.branches || {};
       } catch (_e) { /* counts are best-effort; the next hint retries */ }
     }
     function connectLive() {

@@ -1,6 +1,8 @@
-// The canvas's node components (goal, sequence, note). They read what they show from the
-// injected `canvas` object (catalog types, validation issues, live counts, the server's
-// config summaries) and render user strings through text interpolation only.
+// The canvas's node components (goal, sequence, note; decisions and splits are in
+// branch_nodes.js). They read what they show from the injected `canvas` object (catalog
+// types, validation issues, live counts, the server's config summaries) and render user
+// strings through text interpolation only. An unnamed node shows its type and summary
+// (never the type twice).
 (function () {
   "use strict";
   const S = window.Stagecraft;
@@ -58,7 +60,7 @@
             <div class="sc-node-kind">{{ spec.label }}</div>
             <input v-if="editing" class="sc-rename nodrag nowheel" :value="data.name" :ref="focusInput" aria-label="Node name"
                    @keydown.enter.prevent="commitRename" @keydown.esc.prevent="cancelRename" @blur="commitRename" />
-            <div v-else class="sc-node-name" :title="data.name">{{ data.name || spec.label }}</div>
+            <div v-else-if="data.name" class="sc-node-name" :title="data.name">{{ data.name }}</div>
             <div class="sc-node-summary" :class="{ missing: summary === '', loading: summary === undefined }">{{ summary === undefined ? '…' : summary || 'Not configured yet' }}</div>
           </div>
         </div>
@@ -97,7 +99,7 @@
             <div class="sc-node-kind">Sequence · <span class="sc-step-count">{{ steps.length }} {{ steps.length === 1 ? 'step' : 'steps' }}</span></div>
             <input v-if="editing" class="sc-rename nodrag nowheel" :value="data.name" :ref="focusInput" aria-label="Node name"
                    @keydown.enter.prevent="commitRename" @keydown.esc.prevent="cancelRename" @blur="commitRename" />
-            <div v-else class="sc-node-name" :title="data.name">{{ data.name || 'Sequence' }}</div>
+            <div v-else-if="data.name" class="sc-node-name" :title="data.name">{{ data.name }}</div>
             <div class="sc-node-summary" :class="{ missing: !summary }">{{ summary || 'No steps yet — open to add some' }}</div>
           </div>
         </div>

@@ -1,6 +1,7 @@
-// The side panel of the selected goal or sequence (its name, config form, and a
-// sequence's steps: add, reorder by buttons or drag, remove), and the problems drawer
-// that focuses the node (and step) an issue is about.
+// The side panel of the selected goal, sequence, decision or split (its name, config form,
+// a sequence's steps: add, reorder by buttons or drag, remove; a decision's or split's paths
+// and Test tab in branch_panel.js), and the problems drawer that focuses the node (and
+// step) an issue is about. Escape closes the panel (edits.js).
 (function () {
   "use strict";
   const S = window.Stagecraft;
@@ -13,7 +14,9 @@
 
     const panelNode = Vue.computed(() => (state.panelId ? ctx.nodeById(state.panelId) : null));
     Vue.watch(canvasApi.selectedNodes, (ids) => {
-      if (ids.length === 1) { if (state.panelId !== ids[0]) { state.panelId = ids[0]; state.openStepId = null; state.addingStep = false; } }
+      if (ids.length === 1) {
+        if (state.panelId !== ids[0]) { state.panelId = ids[0]; state.openStepId = null; state.addingStep = false; state.panelTab = "paths"; }
+      }
       else state.panelId = null;  // none, or a multi-selection
     });
     const panelSpec = Vue.computed(() => (panelNode.value?.kind === "goal" ? goalTypes.value[panelNode.value.type] : null));
@@ -76,6 +79,30 @@
     const stepIssues = (s) => issuesByStep.value[s.id] || [];
     const hasMerge = (s) => (stepTypes.value[s.type]?.fields || []).some((f) => f.widget === "merge_text");
 
+    // A decision's or split's paths changed: edge labels follow, then the edit is recorded.
+    function commitPaths() { ctx.syncFlow(); ctx.commit(); }
+    // Put the keyboard in the panel (after adding a node from the keyboard): its name field.
+    function focusPanel() {
+      let tries = 0;
+      const attempt = () => {
+        const el = document.querySelector(".cv-panel .panel-name");
+        if (el) { el.focus(); return; }
+        if (++tries < 20) requestAnimationFrame(attempt);
+      };
+      Vue.nextTick(attempt);
+    }
+    const PANEL_KINDS = { goal: "Goal", sequence: "Sequence", decision: "Decision", split: "Split" };
+    const panelKind = Vue.computed(() => {
+      const n = panelNode.value;
+      if (!n) return "";
+      return n.kind === "goal" ? `Goal · ${panelSpec.value ? panelSpec.value.label : n.type}` : PANEL_KINDS[n.kind] || n.kind;
+    });
+    const panelIcon = Vue.computed(() => {
+      const n = panelNode.value;
+      if (!n) return "dot";
+      return { goal: panelSpec.value?.icon || "flag", sequence: "list", decision: "diamond", split: "split" }[n.kind] || "dot";
+    });
+
     // ---- problems drawer
     function focusNode(id, opts) {
       if (!ctx.nodeById(id)) return;
@@ -88,10 +115,11 @@
     const issueNodeName = (i) => {
       const n = i.node_id ? ctx.nodeById(i.node_id) : null;
       if (!n) return "Campaign";
-      return n.kind === "goal" ? (n.name || goalTypes.value[n.type]?.label || "Goal") : (n.name || "Sequence");
+      if (n.kind === "goal") return n.name || goalTypes.value[n.type]?.label || "Goal";
+      return n.name || PANEL_KINDS[n.kind] || n.kind;
     };
 
-    return { panelNode, panelSpec, stepGroups, addStep, moveStep, removeStep, stepDragStart, stepDragOver, stepDrop,
+    return { panelNode, panelSpec, panelKind, panelIcon, commitPaths, focusPanel, stepGroups, addStep, moveStep, removeStep, stepDragStart, stepDragOver, stepDrop,
              newStepDragStart, stepSummary, stepIssues, hasMerge, focusNode, allIssues, issueNodeName };
   }
 

@@ -1,6 +1,6 @@
 // The one-line summaries of goals and steps ("Moved into Qualified · Sales") come from the
 // server (POST /catalog/summaries), which owns the catalog and knows the names of stages,
-// pipelines and users. On load the canvas asks once for every goal and step; after an edit
+// pipelines and users; so do a decision's paths' rules ("Tags has “vip”", keyed "node:path"). On load the canvas asks once for every goal and step; after an edit
 // (debounced) it asks only for the items whose type or config changed since it last asked.
 // A reply older than a newer request for the same item is ignored, and until a reply comes
 // the last known text stays. A text of "" means the config is incomplete.
@@ -26,6 +26,7 @@
       for (const n of ctx.graph.nodes) {
         if (n.kind === "goal") out.push({ key: n.id, type: n.type, config: n.config });
         else if (n.kind === "sequence") for (const s of n.steps) out.push({ key: s.id, type: s.type, config: s.config });
+        else if (n.kind === "decision") for (const b of n.branches) out.push({ key: `${n.id}:${b.id}`, type: "rules", config: { rules: b.rules } });
       }
       return out;
     }

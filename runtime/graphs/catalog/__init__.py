@@ -33,6 +33,8 @@ from runtime.graphs.catalog.base import register_goal
 from runtime.graphs.catalog.base import register_step
 from runtime.graphs.catalog.base import step_type
 from runtime.graphs.catalog.base import unregister
+from runtime.graphs.catalog.branching import branching_json
+from runtime.graphs.catalog.branching import rules_summary
 from runtime.graphs.catalog.issues import Issue
 from runtime.graphs.catalog.ports import NO_NAMES
 from runtime.graphs.catalog.ports import Names
@@ -40,26 +42,34 @@ from runtime.graphs.catalog.ports import Refs
 from runtime.graphs.catalog.ports import StepContext
 from runtime.graphs.merge import merge_fields_json
 
+#: The summary item type of a decision path's rules.
+RULES_ITEM = "rules"
+
 
 def summarize_items(items: t.Iterable[t.Mapping[str, t.Any]], names: Names = NO_NAMES) -> dict[str, str]:
     """Summaries of ``[{key, type, config}]`` goal or step configs → ``{key: text}``.
 
     Unknown types and incomplete configs summarise as "" (the canvas shows
-    "Not configured yet").
+    "Not configured yet"). The type ``rules`` summarises a decision path's
+    ``config["rules"]`` ("Tags has “vip” and Deal stage is Qualified").
     """
     out: dict[str, str] = {}
     for item in items:
+        if item["type"] == RULES_ITEM:
+            out[str(item["key"])] = rules_summary((item.get("config") or {}).get("rules"), names)
+            continue
         kind = GOAL_TYPES.get(item["type"]) or STEP_TYPES.get(item["type"])
         out[str(item["key"])] = kind.describe(item.get("config") or {}, names) if kind else ""
     return out
 
 
 def catalog_json() -> dict[str, t.Any]:
-    """Return ``{"goals", "steps", "merge_fields"}`` for ``GET /api/v1/catalog``."""
+    """Return the catalog for ``GET /api/v1/catalog``: goals, steps, merge fields, branching kinds, rule fields."""
     return {
         "goals": [g.to_json() for g in GOAL_TYPES.values()],
         "steps": [s.to_json() for s in STEP_TYPES.values()],
         "merge_fields": merge_fields_json(),
+        **branching_json(),
     }
 
 

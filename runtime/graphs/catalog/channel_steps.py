@@ -35,8 +35,8 @@ Cfg = Mapping[str, t.Any] | BaseModel
 
 
 class SendEmailConfig(ConfigModel):
-    subject: str = merge_text_field("Subject", min_length=1)
-    body: str = merge_text_field("Body", textarea=True, min_length=1)
+    subject: str = merge_text_field("Subject", min_length=1, hint="Type the email's subject")
+    body: str = merge_text_field("Body", textarea=True, min_length=1, hint="Write the email's text")
     to: t.Literal["contact"] = Field("contact", title="To")
 
 

@@ -35,7 +35,7 @@ Assignee = t.Literal["owner", "round_robin"] | int
 
 
 class CreateTaskConfig(ConfigModel):
-    title: str = merge_text_field("Title", min_length=1)
+    title: str = merge_text_field("Title", min_length=1, hint="Type what the task asks someone to do")
     description: str = merge_text_field("Description", textarea=True, default="")
     assignee: Assignee = Field(
         "owner",
@@ -98,11 +98,13 @@ class CreateNote(ActionStep[CreateNoteConfig]):
 
 
 class CreateOpportunityConfig(ConfigModel):
-    pipeline_id: int = Field(title="Pipeline", json_schema_extra={"widget": "pipeline"})
+    pipeline_id: int = Field(title="Pipeline", json_schema_extra={
+        "widget": "pipeline", "hint": "Choose the pipeline of the new opportunity"})
     stage_id: int = Field(
-        title="Stage", json_schema_extra={"widget": "stage", "depends_on": "pipeline_id"}
+        title="Stage", json_schema_extra={"widget": "stage", "depends_on": "pipeline_id",
+                                          "hint": "Choose the stage the new opportunity starts in"}
     )
-    title: str = merge_text_field("Title", min_length=1)
+    title: str = merge_text_field("Title", min_length=1, hint="Type a title for the new opportunity")
     value: float | None = Field(None, ge=0, title="Value")
 
 
@@ -134,7 +136,8 @@ class CreateOpportunity(ActionStep[CreateOpportunityConfig]):
 
 
 class MoveOpportunityConfig(ConfigModel):
-    stage_id: int = Field(title="Stage", json_schema_extra={"widget": "stage"})
+    stage_id: int = Field(title="Stage", json_schema_extra={
+        "widget": "stage", "hint": "Choose the stage to move the opportunity to"})
 
 
 @register_step

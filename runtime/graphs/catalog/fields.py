@@ -173,10 +173,12 @@ def merge_text_fields(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def merge_text_field(title: str, *, textarea: bool = False, **kw: t.Any) -> t.Any:
-    """A config field holding text that may contain merge fields (rendered per contact)."""
-    return Field(
-        title=title,
-        json_schema_extra={"widget": "merge_text", "multiline": textarea},
-        **kw,
-    )
+def merge_text_field(title: str, *, textarea: bool = False, hint: str | None = None, **kw: t.Any) -> t.Any:
+    """A config field holding text that may contain merge fields (rendered per contact).
+
+    ``hint`` is the message shown while the field is empty ("Type the email's subject").
+    """
+    extra: dict[str, t.Any] = {"widget": "merge_text", "multiline": textarea}
+    if hint:
+        extra["hint"] = hint
+    return Field(title=title, json_schema_extra=extra, **kw)

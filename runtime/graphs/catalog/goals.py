@@ -61,7 +61,8 @@ class StageMovedConfig(ConfigModel):
     )
     stage_id: int = Field(
         title="Stage",
-        json_schema_extra={"widget": "stage", "depends_on": "pipeline_id"},
+        json_schema_extra={"widget": "stage", "depends_on": "pipeline_id",
+                           "hint": "Choose the stage this goal watches"},
     )
     direction: t.Literal["into", "out_of"] = Field(
         "into",
@@ -134,7 +135,8 @@ class StageMoved(GoalType[StageMovedConfig]):
 
 
 class TagConfig(ConfigModel):
-    tag: str = Field(min_length=1, title="Tag", json_schema_extra={"widget": "tag"})
+    tag: str = Field(min_length=1, title="Tag",
+                     json_schema_extra={"widget": "tag", "hint": "Type the tag this goal watches"})
 
 
 @register_goal
@@ -168,7 +170,8 @@ class TagApplied(GoalType[TagConfig]):
 
 
 class FormConfig(ConfigModel):
-    form: str = Field(min_length=1, title="Form", description="The form's name or id.")
+    form: str = Field(min_length=1, title="Form", description="The form's name or id.",
+                      json_schema_extra={"hint": "Type the name of the form this goal watches"})
 
 
 class FormEvent(InboundEvent):
@@ -202,7 +205,8 @@ class FormSubmitted(GoalType[FormConfig]):
 
 
 class LinkConfig(ConfigModel):
-    link: str = Field(min_length=1, title="Link", description="The tracked link's name or URL.")
+    link: str = Field(min_length=1, title="Link", description="The tracked link's name or URL.",
+                      json_schema_extra={"hint": "Type the link this goal watches"})
 
 
 class LinkEvent(InboundEvent):
@@ -236,7 +240,8 @@ class LinkClicked(GoalType[LinkConfig]):
 
 
 class ApiEventConfig(ConfigModel):
-    name: str = Field(min_length=1, title="Event name", description="The API goal's call name.")
+    name: str = Field(min_length=1, title="Event name", description="The API goal's call name.",
+                      json_schema_extra={"hint": "Type the name outside systems call this goal by"})
 
 
 class NamedEvent(InboundEvent):
@@ -360,7 +365,8 @@ class Purchase(GoalType[PurchaseConfig]):
 
 
 class StageOverdueConfig(ConfigModel):
-    stage_id: int = Field(title="Stage", json_schema_extra={"widget": "stage"})
+    stage_id: int = Field(title="Stage", json_schema_extra={
+        "widget": "stage", "hint": "Choose the stage whose overdue deals this goal watches"})
 
 
 @register_goal

@@ -87,7 +87,7 @@ class Window(ConfigModel):
 
 
 class DelayConfig(ConfigModel):
-    amount: int = Field(gt=0, title="Wait")
+    amount: int = Field(gt=0, title="Wait", json_schema_extra={"hint": "Type how long to wait"})
     unit: t.Literal["minutes", "hours", "days", "weeks"] = Field("days", title="Unit")
     window: Window | None = Field(
         None,

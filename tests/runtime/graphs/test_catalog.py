@@ -141,8 +141,12 @@ def test_registry_lookups_raise_for_unknown_types() -> None:
 
 def test_catalog_json_shape() -> None:
     data = catalog_json()
-    assert set(data) == {"goals", "steps", "merge_fields"}
+    assert set(data) == {"goals", "steps", "merge_fields", "branching", "rule_fields", "rule_ops"}
     assert [g["type"] for g in data["goals"]] == list(GOAL_TYPES)
+    assert [b["kind"] for b in data["branching"]] == ["decision", "split"]
+    assert all(b["label"] and b["help"] and b["icon"] for b in data["branching"])
+    assert {"tags", "opportunity.stage_id", "email.opened"} <= {f["name"] for f in data["rule_fields"]}
+    assert data["rule_ops"]["gte"] == "is at least"
     for entry in data["goals"] + data["steps"]:
         assert {"type", "label", "help", "icon", "group", "fields"} <= set(entry)
         assert entry["label"] and entry["help"] and entry["icon"] and entry["group"]

@@ -186,3 +186,42 @@ def test_compile_refuses_what_validation_rejects() -> None:
     bad["nodes"][0]["config"] = {}
     with pytest.raises(CompileError, match="invalid config"):
         compile_graph(parse_graph(bad))
+
+
+# --- decisions and splits ------------------------------------------------------------------------
+
+
+def test_decisions_and_splits_compile_with_their_targets() -> None:
+    from tests.runtime.branching_graphs import split_graph
+    from tests.runtime.branching_graphs import vip_graph
+
+    data = vip_graph()
+    data["nodes"] += split_graph()["nodes"]
+    data["edges"] += split_graph()["edges"]
+    data["nodes"].append(goal("g_after", "tag_applied", {"tag": "after"}))
+    data["edges"].append({"source": "s_vip", "target": "g_after"})
+    compiled = compile_graph(parse_graph(data))
+    assert compiled.after_goal["g_lead"] == ("d1",)
+    assert compiled.after_goal["g_ab"] == ("x1",)
+    assert dict(compiled.branch_targets["d1"]) == {"vip": "s_vip", "big": "s_big", "otherwise": "s_rest"}
+    assert dict(compiled.branch_targets["x1"]) == {"a": "s_a", "b": "s_b"}
+    assert compiled.decisions["d1"].mode == "first" and compiled.decisions["d1"].otherwise
+    assert [p.weight for p in compiled.splits["x1"].paths] == [50, 50]
+    # A goal after a path stops the sequences before it, through the decision.
+    assert compiled.stops["g_after"] == frozenset({"s_vip"})
+    again = CompiledCampaign.from_json(json.loads(json.dumps(compiled.to_json())))
+    assert again == compiled
+    assert again.to_json()["format"] == 2
+
+
+def test_format_1_campaigns_still_load() -> None:
+    """Versions published before decisions existed were stored as format 1."""
+    compiled = compile_graph(parse_graph(diamond()))
+    stored = compiled.to_json()
+    for key in ("decisions", "splits", "branch_targets"):
+        stored.pop(key)
+    stored["format"] = 1
+    loaded = CompiledCampaign.from_json(stored)
+    assert loaded == compiled and not loaded.decisions and not loaded.branch_targets
+    with pytest.raises(CompileError, match="unsupported compiled format"):
+        CompiledCampaign.from_json({**stored, "format": 99})

@@ -41,7 +41,7 @@ def test_first_publish_is_all_added() -> None:
         ("s1", "sequence", None),
         ("s2", "sequence", None),
     ]
-    assert diff.edges_added == [("g1", "s1"), ("g1", "s2")]
+    assert diff.edges_added == [("g1", "s1", None), ("g1", "s2", None)]
     assert not diff.empty
 
 
@@ -104,3 +104,53 @@ def test_kind_swap_is_remove_plus_add() -> None:
     diff = diff_graphs(parse_graph(OLD), parse_graph(new))
     assert [e.kind for e in diff.nodes_removed] == ["sequence"]
     assert [e.kind for e in diff.nodes_added] == ["goal"]
+
+
+# --- decisions and splits ------------------------------------------------------------------------
+
+
+def test_branch_changes_are_listed_per_path() -> None:
+    import copy
+
+    from tests.runtime.branching_graphs import split_graph
+    from tests.runtime.branching_graphs import vip_graph
+
+    old = vip_graph()
+    old["nodes"] += split_graph()["nodes"]
+    old["edges"] += split_graph()["edges"]
+    new = copy.deepcopy(old)
+    d1 = next(n for n in new["nodes"] if n["id"] == "d1")
+    d1["branches"][0]["label"] = "Very important"  # relabelled
+    d1["branches"][1]["rules"] = {"all": [{"field": "opportunity.value", "op": "gte", "value": 50000}]}
+    d1["mode"] = "all"
+    d1["branches"].append({"id": "new", "label": "Partner", "rules": {"all": [{"field": "tags", "op": "has",
+                                                                               "value": "partner"}]}})
+    x1 = next(n for n in new["nodes"] if n["id"] == "x1")
+    x1["branches"] = [{"id": "a", "label": "A", "weight": 80}]  # b removed, a reweighted
+    new["edges"] = [e for e in new["edges"] if e.get("branch") != "b"]
+    new["nodes"] = [n for n in new["nodes"] if n["id"] != "s_b"]
+    new["edges"] = [e if e.get("branch") != "big" else {**e, "branch": "new"} for e in new["edges"]]
+    diff = diff_graphs(parse_graph(old), parse_graph(new))
+    data = diff.to_json()
+    assert [(e["node_id"], e["branch_id"], e["label"]) for e in data["branches"]["added"]] == [
+        ("d1", "new", "Partner")]
+    assert [(e["node_id"], e["branch_id"], e["label"], e["type"]) for e in data["branches"]["removed"]] == [
+        ("x1", "b", "B", "split")]
+    assert [(e["node_id"], e["branch_id"], e["changes"]) for e in data["branches"]["changed"]] == [
+        ("d1", "vip", ["label"]), ("d1", "big", ["rules"]), ("x1", "a", ["weight"])]
+    changed = {e["node_id"]: e["changes"] for e in data["nodes"]["changed"]}
+    assert changed == {"d1": ["mode", "branches"], "x1": ["branches"]}
+    assert {"source": "d1", "target": "s_big", "branch": "new"} in data["edges"]["added"]
+    assert {"source": "d1", "target": "s_big", "branch": "big"} in data["edges"]["removed"]
+
+
+def test_removing_a_decision_lists_its_paths_and_otherwise() -> None:
+    from tests.runtime.branching_graphs import seq
+    from tests.runtime.branching_graphs import vip_graph
+
+    old = vip_graph()
+    new = {"nodes": [n for n in old["nodes"] if n["id"] != "d1"] + [seq("d1", "x")],
+           "edges": [e for e in old["edges"] if e["source"] != "d1"]}
+    data = diff_graphs(parse_graph(old), parse_graph(new)).to_json()
+    assert [e["branch_id"] for e in data["branches"]["removed"]] == ["vip", "big", "otherwise"]
+    assert data["branches"]["added"] == []

@@ -19,6 +19,8 @@ from runtime.graphs.graph import from_networkx
 from runtime.graphs.graph import graph_to_json
 from runtime.graphs.graph import parse_graph
 from runtime.graphs.graph import to_networkx
+from runtime.graphs.layout import COLUMN_WIDTH
+from runtime.graphs.layout import ROW_HEIGHT
 from runtime.graphs.layout import layout_graph
 
 DESIGN_EXAMPLE: dict[str, t.Any] = {
@@ -277,5 +279,55 @@ def test_layout_leaves_input_untouched_and_handles_cycles() -> None:
         }
     )
     laid = layout_graph(cyclic)
-    assert {(n.position.x, n.position.y) for n in laid.nodes} == {(40, 40), (40, 200)}
+    assert {(n.position.x, n.position.y) for n in laid.nodes} == {(40, 40), (40, 40 + ROW_HEIGHT)}
     assert layout_graph(CampaignGraph(nodes=[NoteNode(id="n")])).nodes[0].position.x == 0
+
+
+# --- decisions and splits ------------------------------------------------------------------------
+
+
+def test_decisions_and_splits_round_trip_canonically() -> None:
+    from tests.runtime.branching_graphs import split_graph
+    from tests.runtime.branching_graphs import vip_graph
+
+    data = vip_graph()
+    data["nodes"] += split_graph()["nodes"]
+    data["edges"] += split_graph()["edges"]
+    data["edges"][1]["ui"] = {"label_offset": 3}
+    graph = parse_graph(data)
+    decision = graph.node_map()["d1"]
+    assert decision.kind == "decision" and decision.mode == "first" and decision.otherwise
+    assert [b.id for b in decision.branches] == ["vip", "big"]
+    out = graph_to_json(graph)
+    d1 = next(n for n in out["nodes"] if n["id"] == "d1")
+    assert list(d1) == ["id", "kind", "name", "mode", "otherwise", "branches", "position"]
+    assert d1["branches"][1]["rules"] == {"any": [{"field": "opportunity.value", "op": "gte", "value": 10000},
+                                                  {"field": "contact.fields.company_size", "op": "gte", "value": 500}]}
+    x1 = next(n for n in out["nodes"] if n["id"] == "x1")
+    assert x1["branches"] == [{"id": "a", "label": "A", "weight": 50}, {"id": "b", "label": "B", "weight": 50}]
+    assert {(e["source"], e["target"], e.get("branch")) for e in out["edges"]} >= {
+        ("d1", "s_vip", "vip"), ("d1", "s_rest", "otherwise"), ("x1", "s_a", "a")}
+    assert graph_to_json(parse_graph(json.loads(json.dumps(out)))) == out
+    assert graph_to_json(from_networkx(to_networkx(graph))) == out
+    assert to_networkx(graph).edges["d1", "s_vip"]["branch"] == "vip"
+
+
+@pytest.mark.parametrize(("payload", "fragment"), [
+    ({"nodes": [{"id": "d", "kind": "decision", "mode": "sometimes"}]}, "mode"),
+    ({"nodes": [{"id": "d", "kind": "decision", "branches": [{"label": "no id"}]}]}, "branches.0.id"),
+    ({"nodes": [{"id": "x", "kind": "split", "branches": [{"id": "a", "weight": 2.5}]}]}, "weight"),
+    ({"nodes": [{"id": "d", "kind": "decision", "branches": [{"id": "a", "rules": ["tags"]}]}]}, "rules"),
+])
+def test_malformed_decisions_and_splits(payload: dict[str, t.Any], fragment: str) -> None:
+    with pytest.raises(MalformedGraph) as err:
+        parse_graph(payload)
+    assert fragment in err.value.message
+
+
+def test_layout_places_decisions_between_their_neighbours() -> None:
+    from tests.runtime.branching_graphs import vip_graph
+
+    laid = layout_graph(parse_graph(vip_graph())).node_map()
+    assert laid["g_lead"].position.x < laid["d1"].position.x < laid["s_vip"].position.x
+    # Columns leave room for the edges: a 240 px node, then at least 120 px before the next column.
+    assert laid["d1"].position.x - laid["g_lead"].position.x == COLUMN_WIDTH >= 240 + 120

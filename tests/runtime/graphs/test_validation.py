@@ -113,7 +113,8 @@ def test_cycle(refs: StaticRefs) -> None:
     data["edges"].append({"source": "s2", "target": "g1"})
     [issue] = only(data, refs, "cycle")
     assert issue.node_id == "g1" and issue.step_id is None and issue.severity == "error"
-    assert issue.message == "cycle: g1 → s1 → g2 → s2 → g1"
+    assert issue.message == ("These connections make a loop (“Qualified” → “Follow-up” → “VIP” → “VIP” → "
+                             "“Qualified”): campaigns flow one way, so remove one of them")
     # The loop also leaves no entry goal.
     assert only(data, refs, "no_entry_goal")
 
@@ -122,7 +123,8 @@ def test_self_loop_is_a_cycle(refs: StaticRefs) -> None:
     data = base()
     data["edges"].append({"source": "s2", "target": "s2"})
     [issue] = only(data, refs, "cycle")
-    assert (issue.node_id, issue.message) == ("s2", "cycle: s2 → s2")
+    assert (issue.node_id, issue.message) == ("s2", "These connections make a loop (“VIP” → “VIP”): campaigns "
+                                              "flow one way, so remove one of them")
 
 
 @pytest.mark.parametrize(("source", "target"), [("g1", "g2"), ("note", "s1"), ("s1", "note")])
@@ -200,31 +202,41 @@ def test_unknown_goal_and_step_types(refs: StaticRefs) -> None:
 
 
 @pytest.mark.parametrize(
-    ("step_id", "config", "field"),
+    ("step_id", "config", "field", "message"),
     [
-        ("t3", {"amount": 0, "unit": "days"}, "amount"),
-        ("t3", {"amount": 2, "unit": "fortnights"}, "unit"),
-        ("t3", {"unit": "days"}, "amount"),
-        ("t1", {"title": "Call", "assignee": "owner", "due_in_days": -2}, "due_in_days"),
-        ("t2", {"subject": "Hi", "body": "x", "cc": "boss"}, "cc"),
+        ("t3", {"amount": 0, "unit": "days"}, "amount", "“Wait” must be more than 0"),
+        ("t3", {"amount": 2, "unit": "fortnights"}, "unit", "Choose one of the options for “Unit”"),
+        ("t3", {"unit": "days"}, "amount", "Type how long to wait"),
+        ("t3", {"amount": "two", "unit": "days"}, "amount", "“Wait” must be a whole number"),
+        ("t3", {"amount": 2, "window": {"start_hour": 30}}, "window", "“Only within › From hour” must be 23 or less"),
+        ("t1", {"title": "Call", "assignee": "owner", "due_in_days": -2}, "due_in_days",
+         "“Due in (days)” must be 0 or more"),
+        ("t1", {"assignee": "owner"}, "title", "Type what the task asks someone to do"),
+        ("t2", {"subject": "", "body": "x"}, "subject", "Type the email's subject"),
+        ("t2", {"subject": "Hi", "body": "x", "cc": "boss"}, "cc", "“cc” is not a setting of this step: remove it"),
     ],
 )
 def test_invalid_step_config(
-    refs: StaticRefs, step_id: str, config: dict[str, t.Any], field: str
+    refs: StaticRefs, step_id: str, config: dict[str, t.Any], field: str, message: str
 ) -> None:
+    """Config errors name the field by its label and say what to do (never "amount: Field required")."""
     data = base()
     step(data, step_id)["config"] = config
     [issue] = only(data, refs, "invalid_config")
-    assert (issue.node_id, issue.step_id) == ("s1", step_id)
-    assert issue.message.startswith(f"{field}:")
+    assert (issue.node_id, issue.step_id, issue.field) == ("s1", step_id, field)
+    assert issue.message == message
+    assert issue.to_json()["field"] == field
 
 
 def test_invalid_goal_config(refs: StaticRefs) -> None:
     data = base()
     node(data, "g1")["config"] = {"pipeline_id": 1, "direction": "into"}
-    [issue] = only(data, refs, "invalid_config")
-    assert (issue.node_id, issue.step_id) == ("g1", None)
-    assert issue.message.startswith("stage_id:")
+    node(data, "g2")["config"] = {}
+    issues = only(data, refs, "invalid_config")
+    assert [(i.node_id, i.step_id, i.field, i.message) for i in issues] == [
+        ("g1", None, "stage_id", "Choose the stage this goal watches"),
+        ("g2", None, "tag", "Type the tag this goal watches"),
+    ]
     # A config that fails its schema is not checked further (no unknown_stage noise).
     assert only(data, refs, "unknown_stage") == []
 
@@ -256,7 +268,9 @@ def test_unknown_stage_and_stage_outside_its_pipeline(refs: StaticRefs) -> None:
     )
     issues = only(data, refs, "unknown_stage")
     assert [(i.node_id, i.step_id) for i in issues] == [("g1", None), ("s2", "u2")]
-    assert "not in pipeline 1" in issues[0].message
+    assert issues[0].message == "The chosen stage is not in the chosen pipeline: choose one of its stages"
+    assert issues[1].message == "The chosen stage no longer exists (stage #404): choose another"
+    assert [i.field for i in issues] == ["stage_id", "stage_id"]
 
 
 def test_unknown_user(refs: StaticRefs) -> None:
@@ -282,7 +296,10 @@ def test_unknown_merge_field(refs: StaticRefs, step_id: str, key: str) -> None:
     step(data, step_id)["config"][key] = "Hi {{contact.nickname}}"
     [issue] = only(data, refs, "unknown_merge_field")
     assert (issue.node_id, issue.step_id) == ("s1", step_id)
-    assert issue.message == f"{key}: unknown merge field {{{{contact.nickname}}}}"
+    label = {"subject": "Subject", "body": "Body", "title": "Title"}[key]
+    assert issue.message == (f"“{label}” uses {{{{contact.nickname}}}}, which is not a merge field: pick one from "
+                             "“+ Merge field” or correct the spelling")
+    assert issue.field == key
 
 
 def test_unknown_merge_field_in_note(refs: StaticRefs) -> None:
@@ -328,7 +345,8 @@ def test_dead_end_goal_warning(refs: StaticRefs) -> None:
         "node_id": "g3",
         "step_id": None,
         "code": "dead_end_goal",
-        "message": "goal 'Bought' has nothing after it",
+        "message": "Nothing follows “Bought”: achieving it only stops the sequences before it. Connect what "
+                   "contacts do next",
         "severity": "warning",
     }
 
