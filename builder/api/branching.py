@@ -8,13 +8,13 @@ from typing import Any
 from typing import Literal
 
 from flask import Blueprint
-from pydantic import BaseModel
 from pydantic import Field
 from pydantic import model_validator
 
 from builder.api.base import Body
 from builder.api.base import route
 from builder.db import get_session
+from builder.schemas.common import Out
 from models.access import Actor
 from runtime import evaluate
 
@@ -65,17 +65,19 @@ class EvaluateBody(Body):
         return self
 
 
-class CheckedRule(BaseModel):
+class CheckedRule(Out):
     """One rule's outcome: what it wanted, what the contact has, and whether it held."""
 
     field: str
     op: str
-    value: Any = None
-    actual: Any = None
+    value: Any = Field(default=None, description="Free-form JSON: the value the rule compares with "
+                                                  "(a string, number, boolean or date; none for empty/not_empty).")
+    actual: Any = Field(default=None, description="Free-form JSON: the contact's value of the field "
+                                                   "(tags: the list of tags; null when missing).")
     result: bool
 
 
-class PathOutcome(BaseModel):
+class PathOutcome(Out):
     """One path: whether its rules matched, whether the contact takes it, each rule's outcome (splits: weight)."""
 
     id: str
@@ -86,7 +88,7 @@ class PathOutcome(BaseModel):
     weight: int | None = None
 
 
-class EvaluateOut(BaseModel):
+class EvaluateOut(Out):
     """Where the contact goes: the target node ids, every path's outcome, why, and whether it would leave."""
 
     node_id: str

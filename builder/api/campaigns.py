@@ -23,6 +23,7 @@ from builder.schemas.campaigns import ImportBody
 from builder.schemas.campaigns import LayoutOut
 from builder.schemas.campaigns import ListQuery
 from builder.schemas.campaigns import PublishQuery
+from builder.schemas.publishing import DraftSavedOut
 from builder.schemas.publishing import PublishOut
 from builder.schemas.publishing import PublishPreviewOut
 from builder.schemas.publishing import ValidationOut
@@ -76,7 +77,7 @@ def delete_campaign(actor: Actor, campaign_id: int) -> Any:
     return {"result": result}
 
 
-@route(bp, "/campaigns/<int:campaign_id>/draft", ("PUT",), body=DraftBody, response=ValidationOut)
+@route(bp, "/campaigns/<int:campaign_id>/draft", ("PUT",), body=DraftBody, response=DraftSavedOut)
 def save_draft(actor: Actor, campaign_id: int, body: DraftBody) -> Any:
     """Save the draft (kept even when incomplete); 400 for a malformed graph. Says whether it differs from live."""
     result, changed = campaign_service.save_draft_with_state(get_session(), actor, campaign_id, body.graph)

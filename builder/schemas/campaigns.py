@@ -120,6 +120,8 @@ class NodeStatsOut(Out):
     stopped: int
     failed: int
     satisfied: int = Field(description="Goal hits.")
+    passed: int = Field(description="Contacts a decision or split sent down a path.")
+    left: int = Field(description="Contacts a decision without Otherwise let leave (they matched no path).")
 
 
 class CampaignStatsOut(Out):
@@ -127,3 +129,5 @@ class CampaignStatsOut(Out):
 
     campaign_id: int
     nodes: dict[str, NodeStatsOut] = Field(description="By node id.")
+    branches: dict[str, dict[str, int]] = Field(description="By decision or split node id: contacts per path id "
+                                                            "(\"otherwise\" included).")

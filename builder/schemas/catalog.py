@@ -11,7 +11,6 @@ from pydantic.json_schema import SkipJsonSchema
 from builder.api.base import Body
 from builder.schemas.common import Out
 from builder.schemas.common import only_when
-from builder.schemas.events import OutboxKind
 
 
 class FieldOptionOut(Out):
@@ -55,7 +54,8 @@ class StepTypeOut(GoalTypeOut):
     """A step type of the canvas palette."""
 
     kind: Literal["timer", "action"]
-    outbox_kind: OutboxKind | None = Field(description="What the step writes to the outbox, if anything.")
+    outbox_kind: str | None = Field(description="The outbox kind the step writes (delivered by that kind's "
+                                                "transport: email, http_post, …), if any.")
 
 
 class MergeFieldOut(Out):
@@ -68,12 +68,35 @@ class MergeFieldOut(Out):
         "Only on the custom-field entry (true): `<name>` stands for any field name.")
 
 
+class BranchingKindOut(Out):
+    """A node kind that sends contacts down paths (decision, split), as the palette shows it."""
+
+    kind: Literal["decision", "split"]
+    label: str
+    help: str
+    icon: str
+
+
+class RuleFieldOut(Out):
+    """A field decision and segment rules can test, with its kind and the comparisons it allows."""
+
+    name: str = Field(description='e.g. "tags", "contact.email", "opportunity.value"; custom fields are '
+                                  '"contact.fields.<key>" (typed in, not listed).')
+    label: str
+    kind: Literal["tags", "text", "number", "date", "boolean", "id", "any"]
+    ops: list[str]
+    choices: list[str] = Field(description="The values a text field takes, when fixed (else empty).")
+
+
 class CatalogOut(Out):
-    """Goal types, step types and merge fields, for the canvas palette and forms."""
+    """Goal types, step types, merge fields, branching kinds and rule fields, for the canvas palette and forms."""
 
     goals: list[GoalTypeOut]
     steps: list[StepTypeOut]
     merge_fields: list[MergeFieldOut]
+    branching: list[BranchingKindOut]
+    rule_fields: list[RuleFieldOut]
+    rule_ops: dict[str, str] = Field(description="Each rule comparison's words, by op (e.g. gte: \"is at least\").")
 
 
 class SummaryItem(Body):

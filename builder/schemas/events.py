@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from typing import Any
 from typing import Literal
 
@@ -14,7 +15,9 @@ from builder.schemas.common import IsoTimestamp
 from builder.schemas.common import Out
 
 EventType = Literal["form_submitted", "link_clicked", "api_event", "purchase"]
-OutboxKind = Literal["email", "http_post"]
+# Open-ended: a channel is a step plus a transport registered for its kind (docs/ARCHITECTURE.md).
+OutboxKind = Annotated[str, Field(min_length=1, max_length=16,
+                                  description="email, http_post, or the kind of another registered transport.")]
 
 
 class EventBody(Body):

@@ -74,7 +74,49 @@ class NoteNodeOut(Out):
     ui: dict[str, Any] | SkipJsonSchema[None] = only_when(UI_HELP)
 
 
-NodeOut = Annotated[GoalNodeOut | SequenceNodeOut | NoteNodeOut, Field(discriminator="kind")]
+class DecisionBranchOut(Out):
+    """One path of a decision: a label and the rules a contact must match (DESIGN.md §6.2)."""
+
+    id: str
+    label: str
+    rules: dict[str, Any] = Field(description="The rule set: {all|any: [{field, op, value} | group, …]}; "
+                                              "a draft may hold incomplete rules.")
+
+
+class DecisionNodeOut(Out):
+    """A decision diamond: paths taken first-match or all-matches, and an optional otherwise path."""
+
+    id: str
+    kind: Literal["decision"]
+    name: str
+    mode: Literal["first", "all"]
+    otherwise: bool
+    branches: list[DecisionBranchOut]
+    position: PositionOut
+    ui: dict[str, Any] | SkipJsonSchema[None] = only_when(UI_HELP)
+
+
+class SplitBranchOut(Out):
+    """One path of a split and its weight."""
+
+    id: str
+    label: str
+    weight: int
+
+
+class SplitNodeOut(Out):
+    """A split: each contact takes one path by weight, stable per contact."""
+
+    id: str
+    kind: Literal["split"]
+    name: str
+    branches: list[SplitBranchOut]
+    position: PositionOut
+    ui: dict[str, Any] | SkipJsonSchema[None] = only_when(UI_HELP)
+
+
+NodeOut = Annotated[GoalNodeOut | SequenceNodeOut | DecisionNodeOut | SplitNodeOut | NoteNodeOut,
+                    Field(discriminator="kind")]
 
 
 class EdgeOut(Out):
@@ -83,6 +125,8 @@ class EdgeOut(Out):
     id: str | SkipJsonSchema[None] = only_when("Only when the edge was given an id.")
     source: str
     target: str
+    branch: str | SkipJsonSchema[None] = only_when("Only on an edge leaving a decision or split: its path's id "
+                                                   "(or \"otherwise\").")
     ui: dict[str, Any] | SkipJsonSchema[None] = only_when(UI_HELP)
 
 

@@ -24,6 +24,9 @@ class IssueOut(Out):
     code: str
     message: str
     severity: Severity
+    field: str | SkipJsonSchema[None] = only_when("Only when the finding is about one config field: its key.")
+    branch_id: str | SkipJsonSchema[None] = only_when("Only when it is about one path of a decision or split.")
+    rule: str | SkipJsonSchema[None] = only_when('Only for a rule problem: where in the rules ("all.1.any.0").')
 
 
 class ValidationOut(Out):
@@ -34,17 +37,26 @@ class ValidationOut(Out):
     warnings: list[IssueOut]
 
 
+class DraftSavedOut(ValidationOut):
+    """The saved draft's findings, and whether publishing it would change what contacts go through."""
+
+    has_unpublished_changes: bool
+
+
 class DiffEntryOut(Out):
     """A node or step added, removed or changed."""
 
     node_id: str = Field(description="The node (for a step: its sequence).")
-    kind: Literal["goal", "sequence", "step"]
-    type: str | None = Field(description="The goal or step type (null for a sequence).")
+    kind: Literal["goal", "sequence", "decision", "split", "step", "branch"]
+    type: str | None = Field(description="The goal or step type (null for a sequence, decision, split or path).")
     name: str = Field(description="The node's name (for a step: its sequence's).")
     contacts: int = Field(description="On a removed node or step: the contacts sitting there, whose runs stop.")
     step_id: str | SkipJsonSchema[None] = only_when("Only on step entries.")
     changes: list[str] | SkipJsonSchema[None] = only_when(
-        "Only on changed entries: what changed (name, type, config, steps).")
+        "Only on changed entries: what changed (name, type, config, steps, mode, otherwise, branches; "
+        "for a path: label, rules, weight, order).")
+    branch_id: str | SkipJsonSchema[None] = only_when("Only on path entries: the path's id.")
+    label: str | SkipJsonSchema[None] = only_when("Only on path entries: the path's label.")
 
 
 class DiffChangesOut(Out):
@@ -56,10 +68,11 @@ class DiffChangesOut(Out):
 
 
 class EdgeRefOut(Out):
-    """An edge by its ends."""
+    """An edge by its ends (and its path, leaving a decision or split)."""
 
     source: str
     target: str
+    branch: str | SkipJsonSchema[None] = only_when("Only on an edge leaving a decision or split.")
 
 
 class EdgeChangesOut(Out):
@@ -75,6 +88,7 @@ class DiffOut(Out):
     empty: bool
     nodes: DiffChangesOut
     steps: DiffChangesOut
+    branches: DiffChangesOut = Field(description="Paths of decisions and splits added, removed or changed.")
     edges: EdgeChangesOut
 
 
@@ -85,6 +99,7 @@ class MigrationOut(Out):
     stopped: int
     remapped: int = Field(description="Runs moved to another step index because steps were added or removed.")
     stopped_by_node: dict[str, int] = Field(description="Stopped runs by removed sequence node id.")
+    stopped_by_branch: dict[str, int] = Field(description='Stopped runs by removed path, keyed "node id/path id".')
 
 
 class PublishOut(Out):
