@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +29,7 @@ import requests
 from runtime.config import RuntimeConfig
 from runtime.delivery.base import Claimed
 from runtime.delivery.base import PermanentError
+from runtime.delivery.base import Report
 from runtime.delivery.base import TransientError
 from runtime.delivery.base import register_transport
 
@@ -143,19 +147,45 @@ def post_json(
 
 
 class HttpSender:
-    """One relay pass's pooled HTTP session."""
+    """Pooled keep-alive connections (per host) shared by ``config.http_parallel`` posting threads."""
 
     def __init__(self, config: RuntimeConfig) -> None:
         self.config = config
+        self.parallel = max(1, config.http_parallel)
         self.http = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=self.parallel, max_retries=0)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+        self.pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="webhook")
 
     def deliver(self, item: Claimed, now: datetime) -> None:
         """POST the row's JSON."""
         post_json(self.http, item.key, item.payload, self.config)
 
+    def deliver_all(self, items: Iterator[Claimed], now: datetime, report: Report) -> None:
+        """POST rows' JSON from every thread at once until `items` runs out."""
+        lock = threading.Lock()
+
+        def run() -> None:
+            while True:
+                with lock:
+                    item = next(items, None)
+                if item is None:
+                    return
+                try:
+                    self.deliver(item, now)
+                except Exception as exc:  # classified by the relay (a bug counts as an attempt)
+                    report(item, exc)
+                else:
+                    report(item, None)
+
+        for future in [self.pool.submit(run) for _ in range(self.parallel)]:
+            future.result()
+
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections and stop the threads."""
         self.http.close()
+        self.pool.shutdown(wait=False)
 
 
 class HttpTransport:
@@ -169,7 +199,7 @@ class HttpTransport:
         return True
 
     def open(self, config: RuntimeConfig) -> HttpSender:
-        """A pooled session for one relay pass."""
+        """A pooled session and its posting threads."""
         return HttpSender(config)
 
 

@@ -243,4 +243,4 @@ def test_an_email_step_is_delivered_right_after_the_wake(
     assert wait_for(lambda: loops.counts["tick"] >= 1 and loops.counts["relay"] >= 1, timeout=10)
     add_contacts(factory, 2, tag="go")  # wake → tick → relay kicked: no interval involved
     assert wait_for(lambda: len(smtp_sink.messages) == 2, timeout=10)
-    assert sorted(str(m["To"]) for m in smtp_sink.messages) == ["c0@example.com", "c1@example.com"]
+    assert sorted(str(m["To"]) for m in smtp_sink.messages) == ["N0 <c0@example.com>", "N1 <c1@example.com>"]

@@ -548,7 +548,7 @@ def test_an_unexpected_error_counts_as_an_attempt_and_frees_the_row(
     def broken(*args: t.Any, **kw: t.Any) -> t.Any:
         raise TypeError("a bug")
 
-    monkeypatch.setattr(smtp, "build_email", broken)
+    monkeypatch.setattr(smtp, "render", broken)
     rid = add_row(factory, "k-bug", "email", email())
     relay_outbox(
         factory, worker_id="w1", config=cfg(smtp_url=smtp_sink.url, max_attempts=1), now=NOW
