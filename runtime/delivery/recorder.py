@@ -37,6 +37,7 @@ from runtime.faults import maybe_crash
 log = logging.getLogger(__name__)
 
 COMMIT_RETRIES = 5
+COALESCE_SECONDS = 0.004
 
 
 class Recorder:
@@ -55,6 +56,7 @@ class Recorder:
         self._queue: list[tuple[Claimed, Outcome, int]] = []
         self._unrecorded: dict[int, int] = defaultdict(int)
         self._closing = False
+        self._last_commit = 0.0
         self._thread = threading.Thread(target=self._run, name="outbox-recorder", daemon=True)
         self._thread.start()
 
@@ -86,7 +88,13 @@ class Recorder:
                     self._cond.wait()
                 if not self._queue:
                     return
+                # Commit at most every COALESCE_SECONDS: the outcomes reported meanwhile share
+                # one transaction (senders stay ≤ window ahead, so "promptly" still holds).
+                until = self._last_commit + COALESCE_SECONDS
+                while not self._closing and (pause := until - time.monotonic()) > 0:
+                    self._cond.wait(timeout=pause)
                 batch, self._queue = self._queue, []
+            self._last_commit = time.monotonic()
             statuses = self._commit([(item, outcome) for item, outcome, _ in batch])
             with self._cond:
                 self.statuses.update(statuses)

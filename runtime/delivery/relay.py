@@ -80,28 +80,35 @@ def claim_outbox(
     lease_until = moment + timedelta(seconds=config.lease_seconds)
     session = session_factory()
     try:
+        o = OutboxMessage
         query = (
-            select(OutboxMessage)
+            select(o.id, o.kind, o.idempotency_key, o.payload, o.attempts, o.contact_id, o.public_id, o.campaign_id)
             .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= moment,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= moment),
+                o.status == "pending",
+                o.next_attempt_at <= moment,
+                or_(o.lease_until.is_(None), o.lease_until <= moment),
             )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .order_by(o.next_attempt_at, o.id)
             .limit(config.batch_size)
         )
         held = _hold(session, config)
         if held:
-            query = query.where(OutboxMessage.kind.not_in(held))
+            query = query.where(o.kind.not_in(held))
         if session.get_bind().dialect.name != "sqlite":
             query = query.with_for_update(skip_locked=True)
-        claimed = []
-        for row in session.scalars(query):
-            row.lease_owner = worker_id
-            row.lease_until = lease_until
-            claimed.append(Claimed(id=row.id, kind=row.kind, key=row.idempotency_key, payload=dict(row.payload or {}),
-                                   attempts=row.attempts, contact_id=row.contact_id, lease_until=lease_until,
-                                   public_id=row.public_id, campaign_id=row.campaign_id))
+        # Plain rows and one UPDATE: loading and flushing ORM objects cost more than sending.
+        claimed = [
+            Claimed(id=row.id, kind=row.kind, key=row.idempotency_key, payload=dict(row.payload or {}),
+                    attempts=row.attempts, contact_id=row.contact_id, lease_until=lease_until,
+                    public_id=row.public_id, campaign_id=row.campaign_id)
+            for row in session.execute(query)
+        ]
+        if claimed:
+            session.execute(
+                update(o).where(o.id.in_([c.id for c in claimed]))
+                .values(lease_owner=worker_id, lease_until=lease_until)
+                .execution_options(synchronize_session=False)
+            )
         session.commit()
         return claimed
     except BaseException:
@@ -109,8 +116,6 @@ def claim_outbox(
         raise
     finally:
         session.close()
-
-
 
 
 def release(session_factory: sessionmaker[Session], items: list[Claimed], *, worker_id: str) -> None:
