@@ -138,6 +138,7 @@ class ContactCreate(Body):
     email: EmailStr
     first_name: str = Field(default="", max_length=120)
     last_name: str = Field(default="", max_length=120)
+    phone: str = Field(default="", max_length=40)
     fields: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     timezone: TimeZone | None = None
@@ -150,6 +151,7 @@ class ContactPatch(Patch):
     email: EmailStr | None = None
     first_name: str | None = Field(default=None, max_length=120)
     last_name: str | None = Field(default=None, max_length=120)
+    phone: str | None = Field(default=None, max_length=40)
     fields: dict[str, Any] | None = None
     timezone: TimeZone | None = None
     owner_id: Id | None = None
@@ -172,6 +174,8 @@ class ContactOut(Out):
     first_name: str
     last_name: str
     name: str
+    phone: str = ""
+    email_status: Literal["subscribed", "unsubscribed", "bounced"] = "subscribed"
     fields: dict[str, Any]
     timezone: str | None
     owner_id: int | None

@@ -31,6 +31,7 @@ from models.errors import DomainError
 from models.errors import Invalid
 from models.errors import NotFound
 from runtime import stats as stats_service
+from runtime.email_stats import email_step_stats
 from runtime.execution.runs import OPEN
 from runtime.execution.runs import transition_where
 from runtime.graphs.graph import CampaignGraph
@@ -220,7 +221,8 @@ def import_campaign(session: Session, actor: Actor, data: object) -> tuple[Campa
 def stats(session: Session, actor: Actor, campaign_id: int) -> dict[str, Any]:
     """Live counts per node."""
     campaign = get_campaign(session, actor, campaign_id)
-    return {"campaign_id": campaign.id, "nodes": stats_service.campaign_stats(session, campaign.id)}
+    return {"campaign_id": campaign.id, "nodes": stats_service.campaign_stats(session, campaign.id),
+            "emails": email_step_stats(session, campaign.id)}
 
 
 def active_contacts(session: Session, campaign_id: int) -> int:

@@ -11,13 +11,16 @@ def register(app: Flask) -> None:
     from builder.api import auth
     from builder.api import campaigns
     from builder.api import catalog
+    from builder.api import channels
     from builder.api import contacts
     from builder.api import docs
     from builder.api import events
+    from builder.api import forms
     from builder.api import opportunities
     from builder.api import pipelines
     from builder.api import tasks
     from builder.api import users
 
-    for module in (auth, admin, users, contacts, pipelines, opportunities, tasks, campaigns, catalog, events, docs):
+    for module in (auth, admin, users, contacts, pipelines, opportunities, tasks, campaigns, catalog, events, docs,
+                   forms, channels):
         app.register_blueprint(module.bp)

@@ -24,8 +24,8 @@ bp = Blueprint("api_contacts", __name__, url_prefix="/api/v1")
 def contact_out(contact: Contact) -> dict[str, Any]:
     """A contact as JSON."""
     data = ContactOut.model_validate({
-        **{k: getattr(contact, k) for k in ("id", "email", "first_name", "last_name", "name", "fields",
-                                              "timezone", "owner_id", "created_at")},
+        **{k: getattr(contact, k) for k in ("id", "email", "first_name", "last_name", "name", "phone",
+                                              "email_status", "fields", "timezone", "owner_id", "created_at")},
         "tags": [t.name for t in contact.tags],
     })
     return data.model_dump(mode="json")
