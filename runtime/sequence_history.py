@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from models import Campaign
 from models import Opportunity
 from models import SequenceRun
+from models import StepLog
 from models import clock
 from models.access import Actor
 from models.access import require_role
@@ -77,7 +78,23 @@ def contact_sequences(session: Session, contact_id: int) -> list[dict[str, t.Any
         .where(SequenceRun.contact_id == contact_id)
         .order_by(SequenceRun.started_at, SequenceRun.id)
     ).all()
-    return [run_dict(session, run, name) for run, name in rows]
+    skipped = _skipped_steps(session, [run.id for run, _ in rows])
+    return [run_dict(session, run, name) | {"skipped": skipped.get(run.id, [])} for run, name in rows]
+
+
+def _skipped_steps(session: Session, run_ids: list[int]) -> dict[int, list[dict[str, t.Any]]]:
+    """Per run, the steps that did nothing and why (e.g. an email to an unsubscribed contact)."""
+    out: dict[int, list[dict[str, t.Any]]] = {}
+    if not run_ids:
+        return out
+    logs = session.scalars(select(StepLog).where(StepLog.run_id.in_(run_ids), StepLog.status == "skipped")
+                           .order_by(StepLog.id))
+    for log in logs:
+        out.setdefault(log.run_id, []).append({
+            "step_id": log.step_id, "step_type": log.step_type, "at": _iso(log.at),
+            "reason": str((log.detail or {}).get("reason") or ""),
+        })
+    return out
 
 
 def may_manage_run(session: Session, actor: Actor, run: SequenceRun) -> bool:

@@ -87,6 +87,12 @@ def _text_urls(text: str) -> list[tuple[int, int, str]]:
     found = []
     for match in URL_RE.finditer(text):
         url = match.group(0)
+        depth = 0
+        for position, char in enumerate(url):  # "(see https://x.example/a)b": the link ends at the unmatched ")"
+            depth += (char == "(") - (char == ")")
+            if depth < 0:
+                url = url[:position]
+                break
         while url and url[-1] in _TRAILING:
             if url[-1] == ")" and url.count("(") >= url.count(")"):
                 break
