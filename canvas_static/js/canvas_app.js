@@ -18,9 +18,9 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
       loading: true, loadError: "",
       campaign: { id: CID, name: mount.dataset.campaignName || "", status: mount.dataset.campaignStatus || "draft" },
       catalog: { goals: [], steps: [], merge_fields: [] },
-      lookups: { pipelines: [], users: [], tags: [] },
+      lookups: { pipelines: [], users: [], tags: [], forms: [], links: [] },
       issues: { errors: [], warnings: [] }, validated: false,
-      stats: {}, live: "connecting",
+      stats: {}, emailStats: {}, live: "connecting",
       editingId: null, panelId: null, drawer: false, menu: false,
       search: "", stepSearch: "", addingStep: false, openStepId: null,
       save: "saved", saveError: "", minimap: null, canUndo: false, canRedo: false,
@@ -81,18 +81,23 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
         catalog: Vue.toRef(state, "catalog"), lookups: Vue.toRef(state, "lookups"), stats: Vue.toRef(state, "stats"),
         editingId: Vue.toRef(state, "editingId"), summaries: ctx.summaries, readOnly, goalTypes: ctx.goalTypes,
         stepTypes: ctx.stepTypes, issuesByNode: ctx.issuesByNode, issuesByStep: ctx.issuesByStep, hasIncoming: ctx.hasIncoming,
-        finishRename: ctx.finishRename, focusNode: ctx.focusNode,
+        finishRename: ctx.finishRename, focusNode: ctx.focusNode, emailStats: Vue.toRef(state, "emailStats"),
+        // The link goal offers the links of the saved draft's emails: save first, then ask.
+        refreshLinks: async () => {
+          try { await ctx.flushSave(); state.lookups.links = await api("GET", `/campaigns/${CID}/links`); } catch (_e) { /* keep the list */ }
+        },
       }));
 
       async function load() {
         try {
-          const [campaign, catalog, pipelines, users, tags] = await Promise.all([
+          const [campaign, catalog, pipelines, users, tags, forms, links] = await Promise.all([
             api("GET", `/campaigns/${CID}`), api("GET", "/catalog"),
             api("GET", "/pipelines").catch(() => []), api("GET", "/users").catch(() => []), api("GET", "/tags").catch(() => []),
+            api("GET", "/forms").catch(() => []), api("GET", `/campaigns/${CID}/links`).catch(() => []),
           ]);
           window.performance?.mark?.("canvas-data");
           state.catalog = catalog;
-          state.lookups = { pipelines, users, tags };
+          state.lookups = { pipelines, users, tags, forms, links };
           const { draft, ...summary } = campaign;
           Object.assign(state.campaign, summary);
           graph.nodes = (draft.nodes || []).map(G.normNode);

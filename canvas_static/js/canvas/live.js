@@ -15,6 +15,7 @@
       try {
         const res = await S.api("GET", `/campaigns/${CID}/stats`);
         state.stats = res.nodes || {};
+        state.emailStats = res.emails || {};
       } catch (_e) { /* counts are best-effort; the next hint retries */ }
     }
     function connectLive() {
