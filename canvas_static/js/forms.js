@@ -74,6 +74,10 @@
         return this.value ?? "";
       },
       linkChoices() { return this.lookups.links || []; },
+      linkHelp() {
+        return this.linkChoices.length ? "Pick one of the links in this campaign’s emails, or type an address."
+          : "No links in this campaign’s emails yet: type an address.";
+      },
       objectText() {
         if (this.jsonText !== null) return this.jsonText;
         const v = this.value;
@@ -223,7 +227,7 @@
                    placeholder="https://…" @focus="canvas.refreshLinks && canvas.refreshLinks()"
                    @input="set($event.target.value)" @change="set($event.target.value.trim(), true)">
             <datalist :id="linkListId"><option v-for="l in linkChoices" :key="l.url" :value="l.url">{{ l.steps.map((s) => s.subject).join(', ') }}</option></datalist>
-            <p class="sc-help">{{ linkChoices.length ? 'Pick one of the links in this campaign\'s emails, or type an address.' : 'No links in this campaign\'s emails yet.' }}</p>
+            <p class="sc-help">{{ linkHelp }}</p>
           </template>
           <input v-else-if="kind === 'integer' || kind === 'number'" :id="inputId" type="number" :value="value ?? ''"
                  :step="kind === 'integer' ? 1 : 'any'" :disabled="readOnly" @input="onNumber($event, false)" @change="onNumber($event, true)">
