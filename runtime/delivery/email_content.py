@@ -201,11 +201,11 @@ def message_id_for(key: str) -> str:
     return f"<{left}@stagecraft>"
 
 
-def text_to_html(text: str, link: Any = None) -> str:
+def text_to_html(text: str, link: Any = None, spans: list[tuple[int, int, str]] | None = None) -> str:
     """Plain text as escaped HTML with line breaks; URLs become links (through `link(url)` when given)."""
     out: list[str] = []
     position = 0
-    for start, end, url in _text_urls(text):
+    for start, end, url in _text_urls(text) if spans is None else spans:
         out.append(html_lib.escape(text[position:start], quote=True))
         href = link(url) if link is not None else url
         out.append(f'<a href="{html_lib.escape(href, quote=True)}">{html_lib.escape(url, quote=True)}</a>')
@@ -214,10 +214,10 @@ def text_to_html(text: str, link: Any = None) -> str:
     return "".join(out).replace("\n", "<br>\n")
 
 
-def _rewrite_text(text: str, link: Any) -> str:
+def _rewrite_text(text: str, link: Any, spans: list[tuple[int, int, str]] | None = None) -> str:
     out: list[str] = []
     position = 0
-    for start, end, url in _text_urls(text):
+    for start, end, url in _text_urls(text) if spans is None else spans:
         out.append(text[position:start])
         out.append(link(url))
         position = end
@@ -251,9 +251,14 @@ def render_email(
         raise BadHeader("the email has no recipient")
     urls = links(payload)
     index = {url: i for i, url in enumerate(urls)}
+    made: dict[str, str] = {}
 
     def tracked(url: str) -> str:
-        return public.click(index[url]) if public is not None and url in index else url
+        if public is None or url not in index:
+            return url
+        if url not in made:  # each link is signed once, though both parts carry it
+            made[url] = public.click(index[url])
+        return made[url]
 
     if _is_html(payload):
         clean = sanitize_html(_raw_html(payload))
@@ -265,8 +270,9 @@ def render_email(
         text = _rewrite_text(text, tracked) if public is not None else text
     else:
         raw = str(payload.get("text") or "")
-        body_html = text_to_html(raw, tracked)
-        text = _rewrite_text(raw, tracked)
+        spans = _text_urls(raw)
+        body_html = text_to_html(raw, tracked, spans)
+        text = _rewrite_text(raw, tracked, spans)
     headers = [
         ("From", _checked("From", mail_from)),
         ("To", _checked("To", formataddr((str(payload.get("to_name") or ""), to)) if payload.get("to_name") else to)),
@@ -278,6 +284,7 @@ def render_email(
     footer_html = ""
     if public is not None:
         unsubscribe = public.unsubscribe()
+        unsubscribe_html = html_lib.escape(unsubscribe, quote=True)
         headers += [
             ("List-Unsubscribe", f"<{unsubscribe}>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
@@ -286,7 +293,7 @@ def render_email(
         footer_html = (
             '<p style="margin-top:32px;color:#667085;font-size:12px">'
             "You receive this email because you are on our list. "
-            f'<a href="{html_lib.escape(unsubscribe, quote=True)}" style="color:#667085">Unsubscribe</a></p>'
+            f'<a href="{unsubscribe_html}" style="color:#667085">Unsubscribe</a></p>'
             f'<img src="{html_lib.escape(public.pixel(), quote=True)}" width="1" height="1" alt="" '
             'style="display:block;border:0;width:1px;height:1px">'
         )

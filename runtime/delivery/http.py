@@ -93,6 +93,21 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+KEEP_ALIVE_BODY = 64 * 1024
+
+
+def _drain(response: requests.Response) -> None:
+    """Read a small reply to the end (keeping the connection alive); a large one just closes it."""
+    read = 0
+    try:
+        for chunk in response.iter_content(8192):
+            read += len(chunk)
+            if read > KEEP_ALIVE_BODY:
+                return
+    except requests.RequestException:  # the post succeeded; only the connection is lost
+        return
+
+
 def post_json(
     http: requests.Session, key: str, payload: dict[str, Any], config: RuntimeConfig
 ) -> None:
@@ -132,6 +147,7 @@ def post_json(
     with response:
         status = response.status_code
         if 200 <= status < 300:
+            _drain(response)  # a fully read response returns its connection to the pool
             return
         try:
             raw = response.raw.read(200, decode_content=True) or b""

@@ -17,7 +17,6 @@ Invariants:
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ class TokenClaims:
 
 
 def _signature(secret: bytes, purpose: str, public_id: str, index: int) -> str:
-    digest = hmac.new(secret, f"stagecraft-{purpose}|{public_id}|{index}".encode(), hashlib.sha256).digest()
+    digest = hmac.digest(secret, f"stagecraft-{purpose}|{public_id}|{index}".encode(), "sha256")
     return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE_CHARS]
 
 
