@@ -159,3 +159,24 @@ def test_a_click_in_a_received_email_moves_the_contact_past_a_link_goal(
     stats = server.api("GET", f"/campaigns/{campaign['id']}/stats", as_user="marketer")
     assert stats["nodes"]["g2"]["satisfied"] == 1
     assert stats["emails"]["e1"]["clicked"] == 1 and stats["emails"]["e1"]["opened"] == 1  # the pixel loaded too
+
+
+def test_the_contact_page_shows_and_changes_the_email_status(page: Page, server: Server) -> None:
+    contact = server.api("POST", "/contacts", json={"email": f"{unique('status').replace(' ', '-')}@example.com",
+                                                     "first_name": "Sam", "phone": "+1 555 0100"})
+    login(page, server, "marketer")
+    page.goto(f"{server.base_url}/contacts/{contact['id']}")
+    expect(page.locator("#contact-phone")).to_have_text("+1 555 0100")
+    status = page.get_by_label("Email status")
+    expect(status).to_have_value("subscribed")
+    status.select_option("unsubscribed")
+    page.get_by_role("button", name="Update status").click()
+    expect(page.locator("#email-status-note")).to_contain_text("campaign emails to this contact are skipped")
+    assert server.api("GET", f"/contacts/{contact['id']}")["email_status"] == "unsubscribed"
+    page.once("dialog", lambda dialog: dialog.accept())  # re-subscribing asks for consent first
+    status.select_option("subscribed")
+    page.get_by_role("button", name="Update status").click()
+    expect(page.locator("#email-status-note")).to_have_text("Receives campaign emails.")
+    audit = server.api("GET", "/audit?action=contact.email_status")
+    assert [a["details"]["to"] for a in audit if a["target_id"] == contact["id"]] == ["subscribed", "unsubscribed"]
+    assert axe_violations(page, include="#contact") == []
