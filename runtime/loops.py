@@ -229,6 +229,8 @@ class RuntimeLoops:
         before = dict(self.processed)
         self.tick()
         self.relay()
+        if not self.running:
+            self.delivery.close_senders()  # no loop thread to reuse the connections
         self.reap()
         self.check_overdue()
         return {name: self.processed[name] - before[name] for name in LOOPS}

@@ -99,6 +99,11 @@ class DeliveryLoop:
                 with self._drain_lock:
                     self._close_senders()
 
+    def close_senders(self) -> None:
+        """Close the kept connections now (after a one-off `drain` outside the thread)."""
+        with self._drain_lock:
+            self._close_senders()
+
     def _close_senders(self) -> None:
         senders, self.senders = self.senders, {}
         for sender in senders.values():
