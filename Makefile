@@ -31,6 +31,7 @@ bench: install chromium
 	$(PY) bench/compile_bench.py
 	$(PY) bench/runtime_bench.py --n 100000
 	$(PY) bench/canvas_bench.py
+	$(PY) bench/delivery_bench.py
 
 clean:
 	rm -rf $(VENV) data screenshots

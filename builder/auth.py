@@ -72,6 +72,8 @@ def resolve_actor() -> None:
     """Set g.actor / g.user from a bearer token or the session; enforce CSRF for sessions."""
     g.actor = None
     g.user = None
+    if request.blueprint == "public":  # login-free pages: no session, no CSRF (builder/public.py)
+        return
     token = bearer_token()
     if token is not None:
         user = user_service.user_for_token(get_session(), token)

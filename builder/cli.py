@@ -31,8 +31,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from runtime.demo import DEMO_USERS
 
         print("demo logins: " + ", ".join(f"{u} / {p}" for u, _, _, p in DEMO_USERS), flush=True)
-    app = create_app({"RUN_RUNTIME": not args.no_runtime})
     url = f"http://{args.host}:{args.port}"
+    # Public links (hosted forms, tracked links, unsubscribe) default to the serving host (DESIGN.md §6.3).
+    serving = os.environ.get("STAGECRAFT_PUBLIC_URL") or url.replace("://0.0.0.0:", "://localhost:")
+    app = create_app({"RUN_RUNTIME": not args.no_runtime, "PUBLIC_URL": serving.rstrip("/")})
     print(f"Stagecraft is running on {url}  (database: {_safe_url(app.config['DATABASE_URL'])})", flush=True)
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, use_reloader=False,
                  log_output=args.verbose)

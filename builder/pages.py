@@ -65,7 +65,9 @@ def register_page_blueprints(app: Any) -> None:
     """Register the page blueprints: canvas, rep workspace, account and admin."""
     from builder import account_pages
     from builder import canvas_pages
+    from builder import form_pages
+    from builder import public
     from builder import workspace_pages
 
-    for module in (canvas_pages, workspace_pages, account_pages):
+    for module in (canvas_pages, workspace_pages, account_pages, form_pages, public):
         app.register_blueprint(module.bp)

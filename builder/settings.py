@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import os
-import secrets
-from pathlib import Path
 from typing import Any
 
 from models.db import default_data_dir
 from models.db import default_database_url
-
-
-def load_secret_key(data_dir: Path) -> str:
-    """Read the secret key from the data folder, creating it (0600) on first run."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+from runtime.config import load_secret_key as load_secret_key  # noqa: F401  (re-exported for create_app)
 
 
 def default_settings() -> dict[str, Any]:
@@ -31,6 +17,11 @@ def default_settings() -> dict[str, Any]:
         "DATABASE_URL": default_database_url(),
         "DATA_DIR": str(data_dir),
         "REDIS_URL": os.environ.get("STAGECRAFT_REDIS_URL") or None,
+        # The base of public links (hosted forms, tracked links, unsubscribe): DESIGN.md §6.3.
+        "PUBLIC_URL": (os.environ.get("STAGECRAFT_PUBLIC_URL") or "").rstrip("/") or None,
+        "SECRET_KEY": os.environ.get("STAGECRAFT_SECRET_KEY") or None,
+        # Hosted forms: accepted submissions per sender address per window (seconds).
+        "FORM_RATE_LIMIT": (10, 600),
         "SOCKETIO_CHANNEL": os.environ.get("STAGECRAFT_SOCKETIO_CHANNEL", "stagecraft"),
         "RUN_RUNTIME": False,
         "SESSION_COOKIE_HTTPONLY": True,

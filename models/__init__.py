@@ -11,6 +11,9 @@ from models.tables.activities import Task
 from models.tables.base import Base
 from models.tables.campaigns import Campaign
 from models.tables.campaigns import CampaignVersion
+from models.tables.channels import EmailActivity
+from models.tables.channels import FormSubmission
+from models.tables.channels import WebForm
 from models.tables.contacts import Contact
 from models.tables.contacts import ContactTag
 from models.tables.contacts import Tag
@@ -42,4 +45,5 @@ __all__ = [
     "LoginAttempt", "LoginSession", "Note", "Notification", "Opportunity", "OpportunityProduct",
     "OpportunityShare", "OutboxMessage", "Pipeline", "SequenceRun", "Stage", "StageMove",
     "StepLog", "Tag", "Task", "Team", "User",
+    "EmailActivity", "FormSubmission", "WebForm",
 ]

@@ -44,6 +44,7 @@ def create_contact(
     tags: list[str] | None = None,
     timezone: str | None = None,
     owner_id: int | None = None,
+    phone: str = "",
 ) -> Contact:
     """Create a contact (email unique, case-insensitive) and apply its tags."""
     email = email.strip().lower()
@@ -53,7 +54,7 @@ def create_contact(
         raise Invalid("no such owner", code="unknown_user", details={"field": "owner_id"})
     contact = Contact(
         email=email, first_name=first_name, last_name=last_name, fields=fields or {},
-        timezone=timezone, owner_id=owner_id,
+        timezone=timezone, owner_id=owner_id, phone=phone,
     )
     session.add(contact)
     session.flush()

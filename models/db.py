@@ -1,12 +1,20 @@
 """Engines, sessions and schema upgrades.
 
-Invariant: every SQLite connection runs in WAL mode with foreign keys on and a
-busy timeout, so the web tier and the runtime can share one file.
+Invariants:
+    * Every SQLite connection runs in WAL mode with foreign keys on and a busy
+      timeout, so the web tier and the runtime can share one file.
+    * SQLite has one writer at a time, and its busy handler is not a queue: a
+      writer that polls can lose the lock to a busier one again and again (the
+      outbox relay starved behind the step loop). So the transactions of one
+      process take a first-come, first-served turn (`FairTurn`) before BEGIN
+      IMMEDIATE; other processes still meet the busy timeout.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +28,54 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+TURN_TIMEOUT = 30.0  # as SQLite's busy timeout: past it, go on and let SQLite decide
+
+
+class FairTurn:
+    """A first-come, first-served lock, re-entrant per thread, whose waits are bounded."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self, timeout: float = TURN_TIMEOUT) -> bool:
+        """Wait for this thread's turn (True), or give up after `timeout` seconds (False)."""
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            ticket = object()
+            self._queue.append(ticket)
+            deadline = _monotonic() + timeout
+            while not (self._owner is None and self._queue[0] is ticket):
+                remaining = deadline - _monotonic()
+                if remaining <= 0:
+                    self._queue.remove(ticket)
+                    self._cond.notify_all()
+                    return False
+                self._cond.wait(remaining)
+            self._queue.popleft()
+            self._owner, self._depth = me, 1
+            return True
+
+    def release(self) -> None:
+        """End this thread's turn (once per acquire)."""
+        with self._cond:
+            if self._owner != threading.get_ident():
+                return
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify_all()
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()
 
 
 def default_data_dir() -> Path:
@@ -62,11 +118,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        turn = FairTurn()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front, so two writers queue on
-            # busy_timeout instead of failing with "database is locked" mid-way.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Our process's writers queue in order (FairTurn); IMMEDIATE then takes the write lock up
+            # front, so writers of other processes wait on busy_timeout instead of failing mid-way.
+            conn.info["stagecraft_turn"] = turn.acquire()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _end_turn(conn)
+                raise
+
+        def _end_turn(conn: Any) -> None:
+            if conn.info.pop("stagecraft_turn", False):
+                turn.release()
+
+        event.listen(engine, "commit", _end_turn)
+        event.listen(engine, "rollback", _end_turn)
+
+        @event.listens_for(engine.pool, "checkin")
+        def _checkin(_dbapi_conn: Any, record: Any) -> None:  # a transaction that ended any other way
+            if record is not None and record.info.pop("stagecraft_turn", False):
+                turn.release()
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

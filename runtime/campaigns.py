@@ -31,6 +31,7 @@ from models.errors import DomainError
 from models.errors import Invalid
 from models.errors import NotFound
 from runtime import stats as stats_service
+from runtime.email_stats import email_step_stats
 from runtime.execution.runs import OPEN
 from runtime.execution.runs import transition_where
 from runtime.graphs.diff import diff_graphs
@@ -239,7 +240,8 @@ def stats(session: Session, actor: Actor, campaign_id: int) -> dict[str, Any]:
     """Live counts per node, and per path of each decision and split."""
     campaign = get_campaign(session, actor, campaign_id)
     nodes, branches = stats_service.campaign_branch_stats(session, campaign.id)
-    return {"campaign_id": campaign.id, "nodes": nodes, "branches": branches}
+    return {"campaign_id": campaign.id, "nodes": nodes, "branches": branches,
+            "emails": email_step_stats(session, campaign.id)}
 
 
 def active_contacts(session: Session, campaign_id: int) -> int:

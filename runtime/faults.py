@@ -9,6 +9,8 @@ Invariants:
       what a power cut or an OOM kill does.
     * The points are fixed names (``POINTS``), so a typo in a test fails loudly
       instead of silently never crashing.
+    * ``point@N`` kills at the N-th time the point is reached (counted per
+      process), e.g. ``after_send@10`` mid-way through a delivery.
 
 Points:
     ``after_claim``        step loop: a batch of due runs is claimed, its steps
@@ -24,21 +26,35 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+from collections import Counter
 
 POINTS = frozenset({"after_claim", "after_commit", "relay_after_claim", "after_send"})
 ENV = "STAGECRAFT_FAULT"
+_hits: Counter[str] = Counter()
+_lock = threading.Lock()
 
 
-def armed_points() -> frozenset[str]:
-    """The points named in STAGECRAFT_FAULT (empty when unset)."""
+def armed() -> dict[str, int]:
+    """The points named in STAGECRAFT_FAULT with the hit that kills (1 unless ``point@N``)."""
     raw = os.environ.get(ENV, "")
-    points = frozenset(p.strip() for p in raw.split(",") if p.strip())
-    unknown = points - POINTS
+    out: dict[str, int] = {}
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        name, _, count = part.partition("@")
+        out[name] = int(count) if count.isdigit() and int(count) > 0 else 1
+    unknown = set(out) - POINTS
     if unknown:
         raise ValueError(
             f"{ENV} names unknown fault points: {sorted(unknown)}; known: {sorted(POINTS)}"
         )
-    return points
+    return out
+
+
+def armed_points() -> frozenset[str]:
+    """The points named in STAGECRAFT_FAULT (empty when unset)."""
+    return frozenset(armed())
 
 
 def maybe_crash(point: str) -> None:
@@ -54,5 +70,11 @@ def maybe_crash(point: str) -> None:
         raise ValueError(f"unknown fault point {point!r}")
     if ENV not in os.environ:
         return
-    if point in armed_points():
+    at = armed().get(point)
+    if at is None:
+        return
+    with _lock:
+        _hits[point] += 1
+        hit = _hits[point]
+    if hit >= at:
         os.kill(os.getpid(), signal.SIGKILL)

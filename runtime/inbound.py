@@ -21,8 +21,11 @@ from runtime.graphs.catalog import inbound_event_types
 ENVELOPE = ("type", "contact_id")
 
 
-def post_event(session: Session, actor: Actor, data: dict[str, Any]) -> int:
+def post_event(session: Session, actor: Actor, data: dict[str, Any], *, source: str = "api") -> int:
     """Record an event from outside about a contact; its goal field (form, link, name …) is required.
+
+    Hosted forms (source "form") and tracked links (source "email") record
+    their events here too, so goals match them exactly as API-reported ones.
 
     Returns:
         The event's log id.
@@ -43,7 +46,7 @@ def post_event(session: Session, actor: Actor, data: dict[str, Any]) -> int:
         field = str(exc.errors()[0]["loc"][0]) if exc.errors() and exc.errors()[0]["loc"] else "type"
         message = f"a {data['type']} event needs '{field}'"
         raise Invalid(message, code="missing_field", details={"field": field}) from exc
-    event = events.Reported(kind=data["type"], fields=fields, contact_id=data["contact_id"], source="api",
+    event = events.Reported(kind=data["type"], fields=fields, contact_id=data["contact_id"], source=source,
                             actor_id=actor.user_id)
     row_id = events.record(session, event)
     assert row_id is not None

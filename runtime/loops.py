@@ -14,9 +14,11 @@ Invariants:
       now, or, when a tick is already running or already kicked, leaves a flag
       that the running tick checks before it finishes, so work committed
       while a tick is mid-way is picked up by another pass of that same tick.
-    * A tick that executed anything kicks the relay at once (unless it is
-      already running), so an email step goes out within milliseconds; the
-      relay's interval remains the bound when a kick is skipped.
+    * Delivery runs in a thread of its own (`runtime.delivery.loop`): the
+      "relay" job only nudges it, so it never overlaps itself or is skipped,
+      and a busy tick cannot starve delivery (nor delivery the tick). A tick
+      that executed anything wakes it at once, so an email step goes out
+      within milliseconds; the relay interval bounds the wait otherwise.
     * A loop body that raises is logged and retried at its next interval; it
       never kills the scheduler thread.
     * The worker id (``host:pid:random``) is unique per process and names the
@@ -48,7 +50,7 @@ from models.db import transaction
 from models.events import Event
 from models.overdue import record_overdue
 from runtime.config import RuntimeConfig
-from runtime.delivery.relay import relay_outbox
+from runtime.delivery.loop import DeliveryLoop
 from runtime.execution import step_loop
 from runtime.execution.claim import reap_leases
 from runtime.notices import RunsDue
@@ -87,8 +89,8 @@ class RuntimeLoops:
         self._lock = threading.Lock()
         self._ticking = False
         self._kicked = False
-        self._relaying = False
         self._wake_pending = False
+        self.delivery = DeliveryLoop(session_factory, config, self.worker_id, on_pass=self._count_relay)
         self._stopping = threading.Event()
         self._started = False
         self._scheduler = BackgroundScheduler(
@@ -112,7 +114,7 @@ class RuntimeLoops:
         now = datetime.now(UTC)
         jobs: list[tuple[str, Callable[[], None], float, bool]] = [
             ("tick", self.tick, self.config.tick_seconds, True),
-            ("relay", self.relay, self.config.relay_seconds, True),
+            ("relay", self.delivery.wake, self.config.relay_seconds, False),
             ("reaper", self.reap, self.reaper_seconds, False),
             ("overdue", self.check_overdue, self.overdue_seconds, False),
         ]
@@ -133,6 +135,7 @@ class RuntimeLoops:
             if quiet.level == logging.NOTSET:  # "Running job …" every second is noise, not news
                 quiet.setLevel(logging.WARNING)
         self._scheduler.start()
+        self.delivery.start()
         self._started = True
         events.subscribe(self.on_commit, first=True)  # waking the tick goes before live pushes
         log.info("runtime loops started as %s", self.worker_id)
@@ -144,6 +147,7 @@ class RuntimeLoops:
         self._stopping.set()
         events.unsubscribe(self.on_commit)
         self._scheduler.shutdown(wait=wait)
+        self.delivery.stop(wait=wait)
         log.info("runtime loops of %s stopped", self.worker_id)
 
     # -- waking ----------------------------------------------------------------------
@@ -199,26 +203,13 @@ class RuntimeLoops:
         return total
 
     def relay(self) -> None:
-        """Deliver due outbox rows, batch after batch, until a batch comes back short."""
+        """Deliver due outbox rows in this thread, batch after batch, until a batch comes back short."""
+        self._guard("relay", self.delivery.drain)
 
-        def drain() -> int:
-            total = 0
-            while not self._stopping.is_set():
-                n = relay_outbox(
-                    self.session_factory, worker_id=self.worker_id, config=self.config
-                )
-                total += n
-                if n < self.config.batch_size:
-                    break
-            return total
-
+    def _count_relay(self, n: int) -> None:
         with self._lock:
-            self._relaying = True
-        try:
-            self._guard("relay", drain)
-        finally:
-            with self._lock:
-                self._relaying = False
+            self.counts["relay"] += 1
+            self.processed["relay"] += n
 
     def reap(self) -> None:
         """Free expired leases (of workers that died holding them)."""
@@ -238,24 +229,15 @@ class RuntimeLoops:
         before = dict(self.processed)
         self.tick()
         self.relay()
+        if not self.running:
+            self.delivery.close_senders()  # no loop thread to reuse the connections
         self.reap()
         self.check_overdue()
         return {name: self.processed[name] - before[name] for name in LOOPS}
 
     def _kick_relay(self) -> None:
-        with self._lock:
-            if self._relaying or not self.running:
-                return
-            self._relaying = True  # reset by relay(); stops a second kick before it starts
-        try:
-            self._scheduler.modify_job("relay", next_run_time=datetime.now(UTC))
-        except Exception as exc:  # not started (run_once) or shutting down: the interval covers it
-            with self._lock:
-                self._relaying = False
-            expected = isinstance(exc, (JobLookupError, SchedulerNotRunningError))
-            log.log(
-                logging.DEBUG if expected else logging.ERROR, "relay kick failed", exc_info=True
-            )
+        if self.running:
+            self.delivery.wake()
 
     def _guard(self, name: str, body: Callable[[], int]) -> int:
         try:

@@ -20,6 +20,7 @@ from models import BranchHit
 from models import Campaign
 from models import Opportunity
 from models import SequenceRun
+from models import StepLog
 from models import clock
 from models.access import Actor
 from models.access import require_role
@@ -98,7 +99,7 @@ def branch_dict(hit: BranchHit, campaign_name: str) -> dict[str, t.Any]:
         "ended_at": _iso(hit.at), "current_step": None, "current_step_type": None,
         "current_step_summary": None, "step_index": 0,
         "next_due_at": None, "attempts": 0, "last_error": None, "stop_reason": hit.reason,
-        "opportunity_id": None, "branch_node_id": hit.node_id, "branch_id": hit.branch_id,
+        "opportunity_id": None, "branch_node_id": hit.node_id, "branch_id": hit.branch_id, "skipped": [],
     }
 
 
@@ -115,10 +116,27 @@ def contact_sequences(session: Session, contact_id: int) -> list[dict[str, t.Any
         select(BranchHit, Campaign.name).join(Campaign, Campaign.id == BranchHit.campaign_id)
         .where(BranchHit.contact_id == contact_id).order_by(BranchHit.at, BranchHit.id)
     ).all()
+    skipped = _skipped_steps(session, [run.id for run, _ in rows])
     # A decision is passed before the run it starts: at equal times it comes first.
-    entries = [((run.started_at, 1, run.id), run_dict(session, run, name, names)) for run, name in rows]
+    entries = [((run.started_at, 1, run.id), run_dict(session, run, name, names) | {"skipped": skipped.get(run.id, [])})
+               for run, name in rows]
     entries += [((hit.at, 0, hit.id), branch_dict(hit, name)) for hit, name in hits]
     return [entry for _key, entry in sorted(entries, key=lambda e: e[0])]
+
+
+def _skipped_steps(session: Session, run_ids: list[int]) -> dict[int, list[dict[str, t.Any]]]:
+    """Per run, the steps that did nothing and why (e.g. an email to an unsubscribed contact)."""
+    out: dict[int, list[dict[str, t.Any]]] = {}
+    if not run_ids:
+        return out
+    logs = session.scalars(select(StepLog).where(StepLog.run_id.in_(run_ids), StepLog.status == "skipped")
+                           .order_by(StepLog.id))
+    for log in logs:
+        out.setdefault(log.run_id, []).append({
+            "step_id": log.step_id, "step_type": log.step_type, "at": _iso(log.at),
+            "reason": str((log.detail or {}).get("reason") or ""),
+        })
+    return out
 
 
 def may_manage_run(session: Session, actor: Actor, run: SequenceRun) -> bool:

@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--batch-size", type=int, help="runs or outbox rows per batch (default 200)"
     )
+    parser.add_argument("--smtp-connections", type=int, help="parallel SMTP connections (default 4)")
+    parser.add_argument("--http-parallel", type=int, help="parallel webhook posts (default 16)")
+    parser.add_argument(
+        "--delivery-window", type=int,
+        help="accepted messages a connection may send ahead of their record (default 4)",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser
 
@@ -75,7 +81,8 @@ def config_from_args(args: argparse.Namespace) -> RuntimeConfig:
     config = RuntimeConfig()
     overrides = {
         name: getattr(args, name)
-        for name in ("tick_seconds", "relay_seconds", "lease_seconds", "batch_size")
+        for name in ("tick_seconds", "relay_seconds", "lease_seconds", "batch_size", "smtp_connections",
+                     "http_parallel", "delivery_window")
         if getattr(args, name) is not None
     }
     return replace(config, **overrides) if overrides else config
@@ -113,7 +120,9 @@ def main(argv: Sequence[str] | None = None, *, on_start: Callable[[RuntimeConfig
         f"  smtp     {smtp}\n"
         f"  redis    {redis}\n"
         f"  tick {config.tick_seconds:g}s, relay {config.relay_seconds:g}s, "
-        f"lease {config.lease_seconds:g}s, batch {config.batch_size}",
+        f"lease {config.lease_seconds:g}s, batch {config.batch_size}, "
+        f"smtp connections {config.smtp_connections} (window {config.delivery_window}), "
+        f"webhooks {config.http_parallel} at once",
         flush=True,
     )
     try:

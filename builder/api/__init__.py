@@ -12,10 +12,12 @@ def register(app: Flask) -> None:
     from builder.api import branching
     from builder.api import campaigns
     from builder.api import catalog
+    from builder.api import channels
     from builder.api import contacts
     from builder.api import docs
     from builder.api import events
     from builder.api import forecast
+    from builder.api import forms
     from builder.api import opportunities
     from builder.api import outcomes
     from builder.api import pipelines
@@ -23,7 +25,5 @@ def register(app: Flask) -> None:
     from builder.api import users
 
     for module in (auth, admin, users, contacts, pipelines, opportunities, tasks, campaigns, branching, catalog, events,
-                   docs):
-        app.register_blueprint(module.bp)
-    for module in (outcomes, forecast):
+                   docs, outcomes, forecast, forms, channels):
         app.register_blueprint(module.bp)

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfoNotFoundError
 from flask import Blueprint
 from flask import Response
 from flask import g
-from pydantic import BaseModel
 from pydantic import Field
 
 from builder.api.base import MAX_INT
 from builder.api.base import Query
 from builder.api.base import route
 from builder.db import get_session
+from builder.schemas.common import Out
 from models import forecast as forecast_service
 from models import reports as report_service
 from models.access import Actor
@@ -33,7 +33,7 @@ class ForecastQuery(Query):
     owner_id: int | None = Field(default=None, ge=1, le=MAX_INT, title="Owner")
 
 
-class StageForecastOut(BaseModel):
+class StageForecastOut(Out):
     stage_id: int
     number: int
     name: str
@@ -44,7 +44,7 @@ class StageForecastOut(BaseModel):
     overdue: int
 
 
-class OwnerForecastOut(BaseModel):
+class OwnerForecastOut(Out):
     owner_id: int | None
     owner_name: str
     count: int
@@ -52,24 +52,24 @@ class OwnerForecastOut(BaseModel):
     weighted_value: float
 
 
-class MonthForecastOut(BaseModel):
+class MonthForecastOut(Out):
     month: str | None = Field(description='"2026-03"; null for deals without an expected close date.')
     count: int
     value: float
     weighted_value: float
 
 
-class ClosedOut(BaseModel):
+class ClosedOut(Out):
     count: int
     value: float
 
 
-class OwnerOption(BaseModel):
+class OwnerOption(Out):
     id: int | None
     name: str
 
 
-class ForecastOut(BaseModel):
+class ForecastOut(Out):
     """Open deals only, by stage (DESIGN.md §5 shape), by owner and by expected close month; won and lost apart."""
 
     pipeline_id: int
@@ -114,7 +114,7 @@ class ReportCsvQuery(ReportQuery):
         title="Table")
 
 
-class WinRateOut(BaseModel):
+class WinRateOut(Out):
     key: str | int | None = Field(description="Owner id, month (2026-03) or pipeline id.")
     label: str
     won: int
@@ -125,7 +125,7 @@ class WinRateOut(BaseModel):
     lost_value: float
 
 
-class StageVelocityOut(BaseModel):
+class StageVelocityOut(Out):
     stage_id: int
     number: int
     name: str
@@ -137,7 +137,7 @@ class StageVelocityOut(BaseModel):
     overdue_now: int
 
 
-class FunnelStepOut(BaseModel):
+class FunnelStepOut(Out):
     stage_id: int
     number: int
     name: str
@@ -146,13 +146,13 @@ class FunnelStepOut(BaseModel):
     conversion_to_next: float | None
 
 
-class LostReasonOut(BaseModel):
+class LostReasonOut(Out):
     reason: str
     count: int
     value: float
 
 
-class ReportOut(BaseModel):
+class ReportOut(Out):
     pipeline_id: int
     start: date | None
     end: date | None

@@ -124,6 +124,17 @@ class NodeStatsOut(Out):
     left: int = Field(description="Contacts a decision without Otherwise let leave (they matched no path).")
 
 
+class EmailStepStatsOut(Out):
+    """One send-email step's report: unique contacts per outcome."""
+
+    node_id: str
+    sent: int
+    opened: int
+    clicked: int = Field(description="Messages with at least one tracked click.")
+    unsubscribed: int
+    bounced: int
+
+
 class CampaignStatsOut(Out):
     """Live counts per node of the live (else latest) version; every node is listed, zeros included."""
 
@@ -131,3 +142,4 @@ class CampaignStatsOut(Out):
     nodes: dict[str, NodeStatsOut] = Field(description="By node id.")
     branches: dict[str, dict[str, int]] = Field(description="By decision or split node id: contacts per path id "
                                                             "(\"otherwise\" included).")
+    emails: dict[str, EmailStepStatsOut] = Field(description="By send-email step id.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 from typing import ClassVar
+from typing import Literal
 
 from pydantic import EmailStr
 from pydantic import Field
@@ -23,6 +24,7 @@ class ContactCreate(Body):
     email: EmailStr
     first_name: str = Field(default="", max_length=120)
     last_name: str = Field(default="", max_length=120)
+    phone: str = Field(default="", max_length=40)
     fields: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     timezone: TimeZone | None = None
@@ -35,6 +37,7 @@ class ContactPatch(Patch):
     email: EmailStr | None = None
     first_name: str | None = Field(default=None, max_length=120)
     last_name: str | None = Field(default=None, max_length=120)
+    phone: str | None = Field(default=None, max_length=40)
     fields: dict[str, Any] | None = None
     timezone: TimeZone | None = None
     owner_id: Id | None = None
@@ -59,6 +62,9 @@ class ContactOut(Out):
     first_name: str
     last_name: str
     name: str
+    phone: str
+    email_status: Literal["subscribed", "unsubscribed", "bounced"] = Field(
+        description="Whether campaign emails may go to the contact (unsubscribed and bounced ones are skipped).")
     fields: dict[str, Any] = Field(description="Custom fields: free-form JSON values by field name.")
     timezone: str | None
     owner_id: int | None

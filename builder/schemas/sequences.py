@@ -16,6 +16,15 @@ class RunPatch(Body):
     status: Literal["paused", "active", "stopped"]
 
 
+class SkippedStepOut(Out):
+    """A step that did nothing, and why (e.g. an email to an unsubscribed contact)."""
+
+    step_id: str
+    step_type: str
+    at: IsoTimestamp
+    reason: str
+
+
 class SequenceRunOut(Out):
     """One row of a contact's follow-up sequence history (oldest first): a run of one sequence node, or a pass
     through a decision or split (``kind: "decision"``, status ``branched`` or ``left``; its id is not a run id)."""
@@ -41,6 +50,7 @@ class SequenceRunOut(Out):
     opportunity_id: int | None
     branch_node_id: str | None = Field(description="The decision or split whose path started the run (or was passed).")
     branch_id: str | None = Field(description="That path's id (None: the contact left, matching no path).")
+    skipped: list[SkippedStepOut] = Field(description="Steps of the run that did nothing, and why.")
 
 
 class RunStatusOut(Out):

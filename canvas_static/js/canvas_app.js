@@ -18,9 +18,9 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
       loading: true, loadError: "",
       campaign: { id: CID, name: mount.dataset.campaignName || "", status: mount.dataset.campaignStatus || "draft" },
       catalog: { goals: [], steps: [], merge_fields: [] },
-      lookups: { pipelines: [], users: [], tags: [] },
+      lookups: { pipelines: [], users: [], tags: [], forms: [], links: [] },
       issues: { errors: [], warnings: [] }, validated: false,
-      stats: {}, branchStats: {}, tested: null, live: "connecting", panelTab: "paths",
+      stats: {}, branchStats: {}, emailStats: {}, tested: null, live: "connecting", panelTab: "paths",
       editingId: null, panelId: null, drawer: false, menu: false,
       search: "", stepSearch: "", addingStep: false, openStepId: null,
       save: "saved", saveError: "", minimap: null, canUndo: false, canRedo: false,
@@ -103,18 +103,23 @@ Stagecraft.page("canvas-app", ({ root: mount, api, ScIcon, flow, forms, createHi
         finishRename: ctx.finishRename, focusNode: ctx.focusNode,
         branchStats: Vue.toRef(state, "branchStats"), tested: Vue.toRef(state, "tested"), campaignId: CID,
         setTested: (t) => { state.tested = t; }, newId: ctx.newId, removePathEdges: ctx.removePathEdges,
-        flushSave: ctx.flushSave, ruleValueName,
+        flushSave: ctx.flushSave, ruleValueName, emailStats: Vue.toRef(state, "emailStats"),
+        // The link goal offers the links of the saved draft's emails: save first, then ask.
+        refreshLinks: async () => {
+          try { await ctx.flushSave(); state.lookups.links = await api("GET", `/campaigns/${CID}/links`); } catch (_e) { /* keep the list */ }
+        },
       }));
 
       async function load() {
         try {
-          const [campaign, catalog, pipelines, users, tags] = await Promise.all([
+          const [campaign, catalog, pipelines, users, tags, forms, links] = await Promise.all([
             api("GET", `/campaigns/${CID}`), api("GET", "/catalog"),
             api("GET", "/pipelines").catch(() => []), api("GET", "/users").catch(() => []), api("GET", "/tags").catch(() => []),
+            api("GET", "/forms").catch(() => []), api("GET", `/campaigns/${CID}/links`).catch(() => []),
           ]);
           window.performance?.mark?.("canvas-data");
           state.catalog = catalog;
-          state.lookups = { pipelines, users, tags };
+          state.lookups = { pipelines, users, tags, forms, links };
           const { draft, ...summary } = campaign;
           Object.assign(state.campaign, summary);
           graph.nodes = (draft.nodes || []).map(G.normNode);

@@ -50,11 +50,36 @@ Stagecraft.page("contact", ({ root, $, api, el, money, ws }) => {
     email.textContent = c.email;
     email.href = "mailto:" + c.email;
     $("contact-owner").textContent = "Owner: " + userName(c.owner_id);
+    $("contact-phone").textContent = c.phone ? c.phone : "No phone";
+    showEmailStatus(c.email_status || "subscribed");
     $("fact-timezone").textContent = c.timezone || "—";
     $("fact-created").textContent = ws.fmtDate(c.created_at);
     renderFields(c.fields || {});
     renderTags(c.tags || []);
   }
+
+  // ---- email status (suppression): every change is audited on the server --------------------
+
+  const STATUS_NOTES = {
+    subscribed: "Receives campaign emails.",
+    unsubscribed: "Unsubscribed: campaign emails to this contact are skipped.",
+    bounced: "The address bounced: campaign emails to this contact are skipped.",
+  };
+  function showEmailStatus(status) {
+    $("email-status").value = status;
+    $("email-status").dataset.current = status;
+    $("email-status-note").textContent = STATUS_NOTES[status] || "";
+  }
+  $("email-status-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const status = $("email-status").value;
+    const current = $("email-status").dataset.current;
+    if (status === current) { ws.showError($("email-status-error"), "The contact already has this status."); return; }
+    if (status === "subscribed" && !window.confirm("Subscribe this contact again? Only do so with their consent.")) return;
+    ws.act($("email-status-save"), $("email-status-error"), async () => {
+      showContact(await api("PUT", `/contacts/${contactId}/email-status`, { status }));
+    });
+  });
 
   function fieldValue(value) {
     if (value === null || value === undefined || value === "") return "—";

@@ -44,7 +44,7 @@
     props: { spec: { type: Object, required: true }, config: { type: Object, required: true },
              siblings: { type: Array, default: () => [] }, idPrefix: { type: String, default: "f" }, readOnly: Boolean },
     emits: ["input", "commit"],
-    data() { return { jsonText: null, jsonError: "" }; },
+    data() { return { jsonText: null, jsonError: "", otherForm: false }; },
     computed: {
       value() { return this.config[this.spec.name]; },
       inputId() { return `${this.idPrefix}-${this.spec.name}`; },
@@ -66,6 +66,18 @@
       },
       userChoices() { return this.lookups.users || []; },
       tagListId() { return `${this.inputId}-tags`; },
+      linkListId() { return `${this.inputId}-links`; },
+      formChoices() { return this.lookups.forms || []; },
+      knownForm() { return this.formChoices.some((f) => f.slug === this.value); },
+      formChoice() {
+        if (this.otherForm || (this.value && !this.knownForm)) return "__other__";
+        return this.value ?? "";
+      },
+      linkChoices() { return this.lookups.links || []; },
+      linkHelp() {
+        return this.linkChoices.length ? "Pick one of the links in this campaign’s emails, or type an address."
+          : "No links in this campaign’s emails yet: type an address.";
+      },
       objectText() {
         if (this.jsonText !== null) return this.jsonText;
         const v = this.value;
@@ -101,6 +113,12 @@
           }
         }
         this.set(v === "" ? null : v, true);
+      },
+      onFormChoice(ev) {
+        const raw = ev.target.value;
+        this.otherForm = raw === "__other__";
+        if (this.otherForm) { if (this.knownForm) this.set(null, true); return; }
+        this.set(raw || null, true);
       },
       toggleWindow(ev) {
         if (ev.target.checked) {
@@ -190,6 +208,26 @@
             <input :id="inputId" type="text" :value="value ?? ''" :list="tagListId" :disabled="readOnly" autocomplete="off"
                    placeholder="Tag name" @input="set($event.target.value)" @change="set($event.target.value.trim(), true)">
             <datalist :id="tagListId"><option v-for="t in lookups.tags || []" :key="t" :value="t"></option></datalist>
+          </template>
+          <template v-else-if="kind === 'form'">
+            <select :id="inputId" :value="formChoice" :disabled="readOnly" @change="onFormChoice">
+              <option value="">Choose a form…</option>
+              <option v-for="f in formChoices" :key="f.slug" :value="f.slug">{{ f.name }}</option>
+              <option value="__other__">A form reported by the API…</option>
+            </select>
+            <template v-if="formChoice === '__other__'">
+              <label class="sc-label" :for="inputId + '-other'">Form name reported by the API</label>
+              <input :id="inputId + '-other'" type="text" :value="knownForm ? '' : (value ?? '')" :disabled="readOnly"
+                     autocomplete="off" @input="set($event.target.value)" @change="set($event.target.value.trim(), true)">
+            </template>
+            <p v-if="!formChoices.length" class="sc-help">No hosted forms yet: build one under Forms.</p>
+          </template>
+          <template v-else-if="kind === 'link'">
+            <input :id="inputId" type="text" :value="value ?? ''" :list="linkListId" :disabled="readOnly" autocomplete="off"
+                   placeholder="https://…" @focus="canvas.refreshLinks && canvas.refreshLinks()"
+                   @input="set($event.target.value)" @change="set($event.target.value.trim(), true)">
+            <datalist :id="linkListId"><option v-for="l in linkChoices" :key="l.url" :value="l.url">{{ l.steps.map((s) => s.subject).join(', ') }}</option></datalist>
+            <p class="sc-help">{{ linkHelp }}</p>
           </template>
           <input v-else-if="kind === 'integer' || kind === 'number'" :id="inputId" type="number" :value="value ?? ''"
                  :step="kind === 'integer' ? 1 : 'any'" :disabled="readOnly" @input="onNumber($event, false)" @change="onNumber($event, true)">

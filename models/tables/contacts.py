@@ -14,6 +14,8 @@ from sqlalchemy.orm import relationship
 from models.tables.base import Base
 from models.tables.base import utcnow
 
+EMAIL_STATUSES = ("subscribed", "unsubscribed", "bounced")
+
 
 class Tag(Base):
     """A label that can be applied to contacts (and satisfy goals)."""
@@ -31,6 +33,9 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     first_name: Mapped[str] = mapped_column(String(120), default="")
     last_name: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # Marketing email goes only to "subscribed" contacts (DESIGN.md §6.3).
+    email_status: Mapped[str] = mapped_column(String(16), default="subscribed", server_default="subscribed")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timezone: Mapped[str | None] = mapped_column(String(64))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

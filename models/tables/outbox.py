@@ -23,7 +23,10 @@ class OutboxMessage(Base):
     """An email or HTTP post written with its step, delivered by the relay."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_campaign_step", "campaign_id", "step_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -39,3 +42,9 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # The random id public links (tracked clicks, the open pixel, unsubscribe) name this row by:
+    # unguessable, unlike the row id or the key.
+    public_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Where in its campaign the effect was queued (per-step reports).
+    node_id: Mapped[str | None] = mapped_column(String(64))
+    step_id: Mapped[str | None] = mapped_column(String(64))

@@ -22,6 +22,10 @@ class PermanentError(Exception):
     """A delivery failure that no retry will fix."""
 
 
+class RecipientRejected(PermanentError):
+    """The receiving server refused the address for good (5xx on RCPT): the contact has bounced."""
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A leased outbox row, copied out of its session."""
@@ -33,6 +37,13 @@ class Claimed:
     attempts: int
     contact_id: int | None
     lease_until: datetime
+    public_id: str | None = None
+    campaign_id: int | None = None
+
+
+Report = t.Callable[[Claimed, BaseException | None], None]
+"""report(item, error): an item's delivery ended (error None = accepted); may block the caller
+while too many of its accepted items are not yet recorded (the relay's in-flight window)."""
 
 
 class Sender(t.Protocol):
@@ -47,6 +58,18 @@ class Sender(t.Protocol):
         ...
 
 
+@t.runtime_checkable
+class StreamingSender(Sender, t.Protocol):
+    """A sender that delivers many items at once (parallel connections, pipelining)."""
+
+    def deliver_all(self, items: t.Iterator[Claimed], now: datetime, report: Report) -> None:
+        """Deliver items as they are taken from `items` (thread-safe), calling `report` as each ends.
+
+        Returns when `items` is exhausted and every taken item was reported.
+        """
+        ...
+
+
 class Transport(t.Protocol):
     """How one outbox kind reaches the world."""
 
@@ -58,7 +81,7 @@ class Transport(t.Protocol):
         ...
 
     def open(self, config: RuntimeConfig) -> Sender:
-        """Connections for one relay pass."""
+        """Connections, kept open across relay passes by the delivery loop until idle."""
         ...
 
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +29,7 @@ import requests
 from runtime.config import RuntimeConfig
 from runtime.delivery.base import Claimed
 from runtime.delivery.base import PermanentError
+from runtime.delivery.base import Report
 from runtime.delivery.base import TransientError
 from runtime.delivery.base import register_transport
 
@@ -89,6 +93,21 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+KEEP_ALIVE_BODY = 64 * 1024
+
+
+def _drain(response: requests.Response) -> None:
+    """Read a small reply to the end (keeping the connection alive); a large one just closes it."""
+    read = 0
+    try:
+        for chunk in response.iter_content(8192):
+            read += len(chunk)
+            if read > KEEP_ALIVE_BODY:
+                return
+    except requests.RequestException:  # the post succeeded; only the connection is lost
+        return
+
+
 def post_json(
     http: requests.Session, key: str, payload: dict[str, Any], config: RuntimeConfig
 ) -> None:
@@ -128,6 +147,7 @@ def post_json(
     with response:
         status = response.status_code
         if 200 <= status < 300:
+            _drain(response)  # a fully read response returns its connection to the pool
             return
         try:
             raw = response.raw.read(200, decode_content=True) or b""
@@ -143,19 +163,45 @@ def post_json(
 
 
 class HttpSender:
-    """One relay pass's pooled HTTP session."""
+    """Pooled keep-alive connections (per host) shared by ``config.http_parallel`` posting threads."""
 
     def __init__(self, config: RuntimeConfig) -> None:
         self.config = config
+        self.parallel = max(1, config.http_parallel)
         self.http = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=self.parallel, max_retries=0)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+        self.pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="webhook")
 
     def deliver(self, item: Claimed, now: datetime) -> None:
         """POST the row's JSON."""
         post_json(self.http, item.key, item.payload, self.config)
 
+    def deliver_all(self, items: Iterator[Claimed], now: datetime, report: Report) -> None:
+        """POST rows' JSON from every thread at once until `items` runs out."""
+        lock = threading.Lock()
+
+        def run() -> None:
+            while True:
+                with lock:
+                    item = next(items, None)
+                if item is None:
+                    return
+                try:
+                    self.deliver(item, now)
+                except Exception as exc:  # classified by the relay (a bug counts as an attempt)
+                    report(item, exc)
+                else:
+                    report(item, None)
+
+        for future in [self.pool.submit(run) for _ in range(self.parallel)]:
+            future.result()
+
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections and stop the threads."""
         self.http.close()
+        self.pool.shutdown(wait=False)
 
 
 class HttpTransport:
@@ -169,7 +215,7 @@ class HttpTransport:
         return True
 
     def open(self, config: RuntimeConfig) -> HttpSender:
-        """A pooled session for one relay pass."""
+        """A pooled session and its posting threads."""
         return HttpSender(config)
 
 

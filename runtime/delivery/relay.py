@@ -1,11 +1,16 @@
-"""The outbox relay: lease due rows, deliver each through its kind's transport, settle each.
+"""The outbox relay: lease due rows, deliver them through their kind's transport, record each outcome.
 
 Invariants:
     * A row is delivered OUTSIDE any database transaction: it is first leased
       in a short claim transaction (PostgreSQL: ``FOR UPDATE SKIP LOCKED``;
       SQLite: the single writer lock), then sent, then settled (sent / retry /
-      failed) in its own short transaction. No lock is held while talking to
-      the network.
+      failed). No lock is held while talking to the network.
+    * Outcomes are recorded as they happen, not per batch: the `Recorder`
+      commits whatever was reported since its last commit, continuously, and a
+      sending thread with ``config.delivery_window`` accepted messages not yet
+      recorded waits. So a crash re-sends at most the messages in flight then
+      (sent, not yet recorded: ≤ connections × window), and a message recorded
+      once is never sent again.
     * Delivery is at least once, keyed: the key never changes between attempts.
     * A row is never sent by two relays at once while its lease holds; a lease
       that expired (its relay died) makes the row claimable again, so nothing
@@ -20,11 +25,9 @@ Invariants:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
-from typing import Literal
 
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -34,37 +37,20 @@ from sqlalchemy.orm import sessionmaker
 
 from models import OutboxMessage
 from models import clock
-from models import events
-from runtime.backoff import backoff_seconds
 from runtime.config import RuntimeConfig
 from runtime.delivery.base import TRANSPORTS
 from runtime.delivery.base import Claimed
 from runtime.delivery.base import PermanentError
 from runtime.delivery.base import Sender
+from runtime.delivery.base import StreamingSender
 from runtime.delivery.base import TransientError
+from runtime.delivery.recorder import Recorder
+from runtime.delivery.settle import Outcome as Outcome
+from runtime.delivery.settle import retry_delay as retry_delay
+from runtime.delivery.settle import settle as settle
 from runtime.faults import maybe_crash
-from runtime.notices import OutboxChanged
 
 log = logging.getLogger(__name__)
-
-BACKOFF_BASE_SECONDS = 15.0
-BACKOFF_CAP_SECONDS = 3600.0
-
-Verdict = Literal["sent", "retry", "failed"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one delivery attempt came to."""
-
-    verdict: Verdict
-    error: str | None = None
-    retry_after: float | None = None
-
-
-def retry_delay(attempts: int) -> float:
-    """Seconds before the next try after `attempts` failed deliveries (15 s, 30 s, 60 s, … ≤ 1 h)."""
-    return backoff_seconds(attempts, BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -94,89 +80,37 @@ def claim_outbox(
     lease_until = moment + timedelta(seconds=config.lease_seconds)
     session = session_factory()
     try:
+        o = OutboxMessage
         query = (
-            select(OutboxMessage)
+            select(o.id, o.kind, o.idempotency_key, o.payload, o.attempts, o.contact_id, o.public_id, o.campaign_id)
             .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= moment,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= moment),
+                o.status == "pending",
+                o.next_attempt_at <= moment,
+                or_(o.lease_until.is_(None), o.lease_until <= moment),
             )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .order_by(o.next_attempt_at, o.id)
             .limit(config.batch_size)
         )
         held = _hold(session, config)
         if held:
-            query = query.where(OutboxMessage.kind.not_in(held))
+            query = query.where(o.kind.not_in(held))
         if session.get_bind().dialect.name != "sqlite":
             query = query.with_for_update(skip_locked=True)
-        claimed = []
-        for row in session.scalars(query):
-            row.lease_owner = worker_id
-            row.lease_until = lease_until
-            claimed.append(Claimed(id=row.id, kind=row.kind, key=row.idempotency_key, payload=dict(row.payload or {}),
-                                   attempts=row.attempts, contact_id=row.contact_id, lease_until=lease_until))
+        # Plain rows and one UPDATE: loading and flushing ORM objects cost more than sending.
+        claimed = [
+            Claimed(id=row.id, kind=row.kind, key=row.idempotency_key, payload=dict(row.payload or {}),
+                    attempts=row.attempts, contact_id=row.contact_id, lease_until=lease_until,
+                    public_id=row.public_id, campaign_id=row.campaign_id)
+            for row in session.execute(query)
+        ]
+        if claimed:
+            session.execute(
+                update(o).where(o.id.in_([c.id for c in claimed]))
+                .values(lease_owner=worker_id, lease_until=lease_until)
+                .execution_options(synchronize_session=False)
+            )
         session.commit()
         return claimed
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-def settle(
-    session_factory: sessionmaker[Session],
-    item: Claimed,
-    outcome: Outcome,
-    *,
-    worker_id: str,
-    config: RuntimeConfig,
-    now: datetime | None = None,
-) -> str | None:
-    """Record an attempt's outcome in a short transaction; return the new status.
-
-    A "sent" outcome is recorded even if the lease was lost meanwhile (the
-    message did go out); retry/failed only while this worker still holds the
-    lease, so a slower relay never overwrites a newer attempt.
-
-    Returns:
-        "sent", "pending" (retry scheduled), "failed", or None if the row was
-        no longer ours to settle.
-    """
-    moment = _now(now)
-    session = session_factory()
-    try:
-        row = session.get(OutboxMessage, item.id)
-        if row is None or row.status != "pending":
-            session.rollback()
-            return None
-        if outcome.verdict != "sent" and row.lease_owner != worker_id:
-            session.rollback()
-            return None
-        row.attempts = row.attempts + 1
-        row.lease_owner = None
-        row.lease_until = None
-        if outcome.verdict == "sent":
-            row.status, row.sent_at, row.last_error = "sent", moment, None
-        elif outcome.verdict == "retry" and row.attempts < config.max_attempts:
-            delay = retry_delay(row.attempts)
-            if outcome.retry_after is not None:
-                delay = min(max(delay, outcome.retry_after), BACKOFF_CAP_SECONDS)
-            row.next_attempt_at = moment + timedelta(seconds=delay)
-            row.last_error = f"attempt {row.attempts}/{config.max_attempts}: {outcome.error}"
-        else:
-            row.status = "failed"
-            if outcome.verdict == "retry":
-                row.last_error = f"gave up after {row.attempts} attempts: {outcome.error}"
-            else:
-                row.last_error = outcome.error
-        events.notice(session, OutboxChanged(
-            outbox_id=row.id, contact_id=row.contact_id, status=row.status, kind=row.kind,
-            idempotency_key=row.idempotency_key, attempts=row.attempts, last_error=row.last_error,
-        ))
-        status = row.status
-        session.commit()
-        return status
     except BaseException:
         session.rollback()
         raise
@@ -203,31 +137,24 @@ def release(session_factory: sessionmaker[Session], items: list[Claimed], *, wor
         session.close()
 
 
-def attempt(deliver: Callable[[], None]) -> Outcome:
-    """Run one delivery and classify how it ended."""
-    try:
-        deliver()
-    except PermanentError as exc:
-        return Outcome("failed", str(exc))
-    except TransientError as exc:
-        return Outcome("retry", str(exc), exc.retry_after)
-    except Exception as exc:  # a bug must not leave the row leased forever: count the attempt
-        log.exception("unexpected delivery error")
-        return Outcome("retry", f"unexpected {type(exc).__name__}: {exc}")
-    return Outcome("sent")
-
-
 def relay_outbox(
-    session_factory: sessionmaker[Session], *, worker_id: str, config: RuntimeConfig, now: datetime | None = None
+    session_factory: sessionmaker[Session],
+    *,
+    worker_id: str,
+    config: RuntimeConfig,
+    now: datetime | None = None,
+    senders: dict[str, Sender] | None = None,
 ) -> int:
-    """Claim due outbox rows, deliver each outside any transaction, settle each.
+    """Claim due outbox rows, deliver them outside any transaction, record each outcome as it comes.
 
     Args:
         session_factory: sessions on the runtime database.
         worker_id: this relay's lease owner name (unique per process).
-        config: transports' settings, max attempts, batch size, lease length.
+        config: transports' settings, max attempts, batch size, lease length, window.
         now: the current time (default: the installed clock); tests pass it to
             step over backoff delays without sleeping.
+        senders: open senders by kind to reuse (the delivery loop keeps its
+            connections between passes); None opens and closes them here.
 
     Returns:
         How many rows were attempted (sent, rescheduled or failed).
@@ -236,37 +163,56 @@ def relay_outbox(
     if not claimed:
         return 0
     maybe_crash("relay_after_claim")
-    senders: dict[str, Sender] = {}
+    own = senders is None
+    open_senders: dict[str, Sender] = {} if senders is None else senders
     # Stop early rather than send on a lease that may already have passed to another relay.
     margin = timedelta(seconds=min(config.http_timeout + 5, config.lease_seconds / 2))
-    done = 0
+    recorder = Recorder(session_factory, worker_id=worker_id, config=config, now=now)
     try:
-        for index, item in enumerate(claimed):
-            if _now(now) > item.lease_until - margin:
-                release(session_factory, claimed[index:], worker_id=worker_id)
-                break
-            outcome = _deliver(item, config, senders, _now(now))
-            if outcome.verdict == "sent":
-                maybe_crash("after_send")
-            status = settle(session_factory, item, outcome, worker_id=worker_id, config=config, now=now)
-            done += 1
-            if outcome.verdict == "sent":
-                log.info("outbox %s %s delivered", item.kind, item.key)
-            else:
-                log.warning("outbox %s %s -> %s: %s", item.kind, item.key, status, outcome.error)
+        by_kind: dict[str, list[Claimed]] = {}
+        for item in claimed:
+            by_kind.setdefault(item.kind, []).append(item)
+        for kind, items in by_kind.items():
+            _deliver_kind(kind, items, config, open_senders, recorder, now, margin)
     finally:
-        for sender in senders.values():
-            sender.close()
-    return done
+        recorder.close()
+        if own:
+            for sender in open_senders.values():
+                sender.close()
+    unreported = [item for item in claimed if item.id not in recorder.reported]
+    release(session_factory, unreported, worker_id=worker_id)
+    return len(recorder.reported)
 
 
-def _deliver(item: Claimed, config: RuntimeConfig, senders: dict[str, Sender], moment: datetime) -> Outcome:
-    transport = TRANSPORTS.get(item.kind)
+def _deliver_kind(kind: str, items: list[Claimed], config: RuntimeConfig, senders: dict[str, Sender],
+                  recorder: Recorder, now: datetime | None, margin: timedelta) -> None:
+    transport = TRANSPORTS.get(kind)
     if transport is None:
-        return Outcome("failed", f"unknown outbox kind {item.kind!r}")
+        for item in items:
+            recorder.report(item, PermanentError(f"unknown outbox kind {kind!r}"))
+        return
     if not transport.ready(config):  # claimed under another config; keep it for later
-        return Outcome("retry", transport.held_note)
-    sender = senders.get(item.kind)
+        for item in items:
+            recorder.report(item, TransientError(transport.held_note))
+        return
+    sender = senders.get(kind)
     if sender is None:
-        sender = senders[item.kind] = transport.open(config)
-    return attempt(lambda: sender.deliver(item, moment))
+        sender = senders[kind] = transport.open(config)
+
+    def in_time() -> Iterator[Claimed]:
+        for item in items:
+            if _now(now) > item.lease_until - margin:
+                return
+            yield item
+
+    moment = _now(now)
+    if isinstance(sender, StreamingSender):
+        sender.deliver_all(in_time(), moment, recorder.report)
+        return
+    for item in in_time():
+        try:
+            sender.deliver(item, moment)
+        except Exception as exc:
+            recorder.report(item, exc)
+        else:
+            recorder.report(item, None)

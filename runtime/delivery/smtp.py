@@ -1,4 +1,5 @@
-"""Email over SMTP: builds the message and hands it to the configured server.
+"""Email over SMTP: renders each message (runtime.delivery.email_content) and sends it on persistent,
+parallel, pipelined connections (runtime.delivery.smtp_client).
 
 Invariants:
     * The Message-ID derives from the row's idempotency key, so a re-send after
@@ -6,17 +7,18 @@ Invariants:
     * A header with CR/LF is never sent (a permanent failure instead).
     * With no SMTP server configured (``STAGECRAFT_SMTP_URL`` empty), emails
       are held in the outbox and go out once one is configured.
+    * ``config.smtp_connections`` connections at most, each owned by one
+      thread; they stay open between relay passes (the delivery loop closes
+      the sender when delivery goes idle).
 """
 
 from __future__ import annotations
 
-import html
-import re
-import smtplib
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import unquote
@@ -25,67 +27,56 @@ from urllib.parse import urlsplit
 from runtime.config import RuntimeConfig
 from runtime.delivery.base import Claimed
 from runtime.delivery.base import PermanentError
-from runtime.delivery.base import TransientError
+from runtime.delivery.base import Report
 from runtime.delivery.base import register_transport
+from runtime.delivery.email_content import BadHeader
+from runtime.delivery.email_content import Rendered
+from runtime.delivery.email_content import message_id_for as message_id_for
+from runtime.delivery.email_content import render_email
+from runtime.delivery.email_content import text_to_html as text_to_html
+from runtime.delivery.smtp_client import Outgoing
+from runtime.delivery.smtp_client import SmtpConnection
+from runtime.delivery.smtp_client import SmtpTarget
+from runtime.delivery.tracking import PublicLinks
 
 HELD_NOTE = "held: no SMTP server configured (STAGECRAFT_SMTP_URL is empty); kept in the outbox"
 
 
-def message_id_for(key: str) -> str:
-    """The RFC 5322 Message-ID derived from an idempotency key: ``<key@stagecraft>``."""
-    # Keys look like "run:12:step:t3"; ':' is not allowed in a msg-id's left part.
-    left = re.sub(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]", ".", key).strip(".") or "outbox"
-    left = re.sub(r"\.{2,}", ".", left)
-    return f"<{left}@stagecraft>"
+def public_links(config: RuntimeConfig, public_id: str | None) -> PublicLinks | None:
+    """The public URLs of a message with a public id (None: an untracked row)."""
+    if not public_id:
+        return None
+    return PublicLinks(config.public_url, config.signing_key(), public_id)
 
 
-def _strip_html(body: str) -> str:
-    text = re.sub(r"(?is)<(script|style).*?</\1>", "", body)
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</h[1-6]>", "\n", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    return html.unescape(text).strip()
-
-
-def build_email(
-    key: str, payload: dict[str, Any], mail_from: str, sent_at: datetime
-) -> EmailMessage:
-    """The multipart (text + html) message for an email outbox row.
+def render(config: RuntimeConfig, key: str, payload: dict[str, Any], public_id: str | None,
+           sent_at: datetime) -> Rendered:
+    """The message an outbox row sends (or sent at `sent_at`).
 
     Raises:
         PermanentError: no recipient, or a header that cannot be encoded safely.
     """
-    to = str(payload.get("to") or "").strip()
-    if not to:
-        raise PermanentError("email has no recipient")
-    text = payload.get("text")
-    # A campaign email carries text; its HTML part is that text, escaped (merge values are never HTML).
-    body = str(payload.get("body") or "") or (text_to_html(str(text)) if text else "")
-    msg = EmailMessage()
     try:
-        msg["From"] = mail_from
-        msg["To"] = to
-        msg["Subject"] = str(payload.get("subject") or "")
-        msg["Date"] = format_datetime(sent_at)
-        msg["Message-ID"] = str(payload.get("message_id") or message_id_for(key))
-        msg["X-Stagecraft-Key"] = key
-    except ValueError as exc:  # CR/LF in a header: never send a forged header
+        return render_email(key, payload, mail_from=config.mail_from, sent_at=sent_at,
+                            public=public_links(config, public_id))
+    except (BadHeader, ValueError) as exc:
         raise PermanentError(f"bad email header: {exc}") from exc
-    msg.set_content(str(text) if text is not None else _strip_html(body))
-    if body:
-        msg.add_alternative(body, subtype="html")
-    return msg
 
 
-@dataclass(frozen=True)
-class SmtpTarget:
-    """Where and how to hand emails over: parsed from ``smtp[s]://[user:pw@]host[:port][?starttls=1]``."""
+def build_email(key: str, payload: dict[str, Any], mail_from: str, sent_at: datetime) -> EmailMessage:
+    """The untracked message of a payload as an `EmailMessage` (tests and tools; delivery sends bytes).
 
-    host: str
-    port: int
-    ssl: bool = False
-    starttls: bool = False
-    username: str | None = None
-    password: str | None = None
+    Raises:
+        PermanentError: no recipient, or a header that cannot be encoded safely.
+    """
+    from email import message_from_bytes
+    from email import policy
+
+    try:
+        rendered = render_email(key, payload, mail_from=mail_from, sent_at=sent_at, public=None)
+    except (BadHeader, ValueError) as exc:
+        raise PermanentError(f"bad email header: {exc}") from exc
+    return message_from_bytes(rendered.as_bytes(), policy=policy.default)
 
 
 def parse_smtp_url(url: str) -> SmtpTarget:
@@ -110,94 +101,54 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
-class SmtpLink:
-    """One SMTP connection, opened lazily and reused for a relay batch."""
-
-    def __init__(self, target: SmtpTarget, timeout: float) -> None:
-        self.target = target
-        self.timeout = timeout
-        self._conn: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        t = self.target
-        conn: smtplib.SMTP
-        if t.ssl:
-            conn = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout)
-        else:
-            conn = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
-        try:
-            conn.ehlo_or_helo_if_needed()
-            if t.starttls:
-                conn.starttls()
-                conn.ehlo()
-            if t.username:
-                conn.login(t.username, t.password or "")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def send(self, msg: EmailMessage, mail_from: str, to: str) -> None:
-        """Send one message; raises TransientError or PermanentError."""
-        try:
-            if self._conn is None:
-                self._conn = self._connect()
-            self._conn.send_message(msg, from_addr=mail_from, to_addrs=[to])
-        except smtplib.SMTPRecipientsRefused as exc:
-            self.close()
-            codes = [code for code, _ in exc.recipients.values()]
-            detail = "; ".join(f"{r}: {c} {m!r}" for r, (c, m) in exc.recipients.items())
-            if codes and all(code >= 500 for code in codes):
-                raise PermanentError(f"recipient refused: {detail}") from exc
-            raise TransientError(f"recipient deferred: {detail}") from exc
-        except smtplib.SMTPAuthenticationError as exc:
-            self.close()
-            raise TransientError(
-                f"SMTP authentication failed: {exc.smtp_code} {exc.smtp_error!r}"
-            ) from exc
-        except smtplib.SMTPResponseException as exc:
-            self.close()
-            message = f"SMTP {exc.smtp_code} {exc.smtp_error!r}"
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentError(message) from exc
-            raise TransientError(message) from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            self.close()
-            raise TransientError(
-                f"SMTP connection to {self.target.host}:{self.target.port}: {exc!r}"
-            ) from exc
-
-    def close(self) -> None:
-        """Quit politely if connected; never raises."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            conn.quit()
-        except (smtplib.SMTPException, OSError):
-            conn.close()
-
-
-def text_to_html(text: str) -> str:
-    """Plain text as escaped HTML with line breaks (merge fields were rendered as text)."""
-    return html.escape(text, quote=True).replace("\n", "<br>\n")
-
-
 class SmtpSender:
-    """One relay pass's SMTP connection."""
+    """Persistent SMTP connections, one thread each, fed from one stream of rows."""
 
     def __init__(self, config: RuntimeConfig) -> None:
         self.config = config
-        self.link = SmtpLink(parse_smtp_url(config.smtp_url or ""), config.http_timeout)
+        target = parse_smtp_url(config.smtp_url or "")
+        self.connections = [SmtpConnection(target, config.http_timeout)
+                            for _ in range(max(1, config.smtp_connections))]
+        self.pool = ThreadPoolExecutor(max_workers=len(self.connections), thread_name_prefix="smtp")
+
+    def _outgoing(self, item: Claimed, now: datetime) -> Outgoing:
+        rendered = render(self.config, item.key, item.payload, item.public_id, now)
+        return Outgoing(self.config.mail_from, str(item.payload.get("to") or "").strip(), rendered.as_bytes(), item)
 
     def deliver(self, item: Claimed, now: datetime) -> None:
-        """Build and send the email of an outbox row."""
-        msg = build_email(item.key, item.payload, self.config.mail_from, now)
-        self.link.send(msg, self.config.mail_from, str(item.payload.get("to")).strip())
+        """Send one row's email on the first connection; raise its failure."""
+        errors: list[BaseException | None] = []
+        self.deliver_all(iter([item]), now, lambda _item, error: errors.append(error), connections=1)
+        if errors and errors[0] is not None:
+            raise errors[0]
+
+    def deliver_all(self, items: Iterator[Claimed], now: datetime, report: Report, connections: int = 0) -> None:
+        """Send rows' emails on every connection at once until `items` runs out."""
+        lock = threading.Lock()
+
+        def next_message() -> Outgoing | None:
+            while True:
+                with lock:
+                    item = next(items, None)
+                if item is None:
+                    return None
+                try:
+                    return self._outgoing(item, now)
+                except Exception as exc:  # a bad row (or a bug) ends that row, not the stream
+                    report(item, exc)
+
+        def run(connection: SmtpConnection) -> None:
+            connection.send_stream(next_message, lambda message, error: report(message.item, error))
+
+        chosen = self.connections[: connections or len(self.connections)]
+        for future in [self.pool.submit(run, c) for c in chosen]:
+            future.result()
 
     def close(self) -> None:
-        """Quit the connection."""
-        self.link.close()
+        """Quit every connection and stop the threads."""
+        for connection in self.connections:
+            connection.close()
+        self.pool.shutdown(wait=False)
 
 
 class SmtpTransport:
@@ -211,7 +162,7 @@ class SmtpTransport:
         return bool(config.smtp_url)
 
     def open(self, config: RuntimeConfig) -> SmtpSender:
-        """A lazily connecting SMTP link for one relay pass."""
+        """Lazily connecting SMTP connections."""
         return SmtpSender(config)
 
 

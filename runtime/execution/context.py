@@ -17,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import secrets
 import typing as t
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -48,7 +49,7 @@ from runtime.execution.buffer import Batch
 from runtime.execution.cache import may_satisfy_goals
 from runtime.graphs import merge
 
-BUILTIN_FIELDS = frozenset({"first_name", "last_name", "email", "name", "created_at"})
+BUILTIN_FIELDS = frozenset({"first_name", "last_name", "email", "name", "created_at", "phone", "email_status"})
 
 
 def outbox_key(run_id: int, step_id: str) -> str:
@@ -170,11 +171,13 @@ class RunContext:
         return merge.render(template, self._merge, html=html)
 
     def contact_field(self, name: str) -> object:
-        """A built-in column (email, first_name, last_name, name, created_at) or a custom field."""
+        """A built-in column (email, first_name, last_name, name, created_at, phone, email_status) or a custom field."""
         contact = self.contact
         if name in BUILTIN_FIELDS:
-            return getattr(contact, name)
-        return (contact.fields or {}).get(name)
+            value = getattr(contact, name)
+            if value or name != "phone":
+                return value
+        return (contact.fields or {}).get(name)  # a phone kept as a custom field before the column existed
 
     def timezone(self, which: str) -> ZoneInfo:
         """'contact' (falls back to the account zone), 'account', or an IANA name."""
@@ -375,8 +378,16 @@ class RunContext:
             return
         notifications.notify(self.session, user_id, message, contact_id=self.contact_id)
 
+    def skip(self, reason: str) -> None:
+        """The step does nothing for this contact: the reason shows in the sequence history."""
+        self.detail = {"reason": reason}
+
     def enqueue(self, kind: str, payload: dict[str, t.Any]) -> None:
-        """Queue an outside effect of `kind` in the outbox (once per run and step)."""
+        """Queue an outside effect of `kind` in the outbox (once per run and step).
+
+        The row gets a random public id (what tracked links and unsubscribe
+        tokens name) and its campaign step, for per-step reports.
+        """
         insert_ignore(
             self.session,
             OutboxMessage,
@@ -386,6 +397,9 @@ class RunContext:
                 "contact_id": self.contact_id,
                 "run_id": self.run.id,
                 "campaign_id": self.run.campaign_id,
+                "node_id": self.run.node_id,
+                "step_id": self.step_id,
+                "public_id": secrets.token_urlsafe(12),
                 "payload": payload,
                 "status": "pending",
                 "attempts": 0,

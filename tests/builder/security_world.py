@@ -23,10 +23,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from builder import create_app
+from models import OutboxMessage
 from models import SequenceRun
 from models import Stage
 from models import User
 from models import contacts as contact_service
+from models import forms as form_service
 from models import opportunities as opp_service
 from models import outcomes as outcome_service
 from models import pipelines as pipeline_service
@@ -161,6 +163,15 @@ def build_world(tmp: Path, **config: Any) -> World:
         run = s.scalar(select(SequenceRun).where(SequenceRun.contact_id == contact.id))
         assert run is not None, "the published campaign should have enrolled the tagged contact"
         world.ids["run"] = run.id
+        form = form_service.create_form(s, world.actor("marketer"), {
+            "name": "Newsletter", "fields": [{"name": "email", "label": "Email", "required": True}]})
+        world.ids["form"] = form.id
+        outbox = OutboxMessage(idempotency_key="world:email", kind="email", contact_id=contact.id,
+                               payload={"to": "ada@example.com", "subject": "Hi", "text": "Hello"}, status="pending",
+                               public_id="worldpublicid0001")
+        s.add(outbox)
+        s.flush()
+        world.ids["outbox"] = outbox.id
         assert s.get(Stage, world.ids["stage_empty"]) is not None
         s.commit()
     world.snapshot()

@@ -190,6 +190,16 @@ DECISIONS: dict[tuple[str, str], Decision] = {
     # reps and admins manage follow-up sequences by hand; marketers may not
     ("PATCH", f"{P}/sequence-runs/<int:run_id>"): D("401 200 404 403 200", {"status": "paused"}),
     ("GET", f"{P}/audit"): D(fmt(ADMIN_ONLY, 200)),
+    # --- channels: hosted forms and email (marketers and admins); suppression is open to every user -----
+    ("GET", f"{P}/forms"): D(fmt(CAMPAIGN_EDITORS, 200)),
+    ("POST", f"{P}/forms"): D(fmt(CAMPAIGN_EDITORS, 201), {"name": "Webinar", "fields": [
+        {"name": "email", "label": "Email", "required": True}]}),
+    ("GET", f"{P}/forms/<int:form_id>"): D(fmt(CAMPAIGN_EDITORS, 200)),
+    ("PATCH", f"{P}/forms/<int:form_id>"): D(fmt(CAMPAIGN_EDITORS, 200), {"title": "Join us"}),
+    ("DELETE", f"{P}/forms/<int:form_id>"): D(fmt(CAMPAIGN_EDITORS, 204)),
+    ("GET", f"{P}/outbox/<int:outbox_id>"): D(fmt(CAMPAIGN_EDITORS, 200)),
+    ("GET", f"{P}/campaigns/<int:campaign_id>/links"): D(fmt(CAMPAIGN_EDITORS, 200)),
+    ("PUT", f"{P}/contacts/<int:contact_id>/email-status"): D(EVERYONE, {"status": "unsubscribed"}),
 }
 
 # Path parameters resolve to the seeded rows by name.
@@ -199,7 +209,8 @@ PATH_IDS = {
     "stage_id": lambda w: w.ids["stage_empty"], "opportunity_id": lambda w: w.ids["opportunity"],
     "item_id": lambda w: w.ids["checklist_item"], "share_id": lambda w: w.ids["share"],
     "task_id": lambda w: w.ids["task"], "campaign_id": lambda w: w.ids["campaign"], "number": lambda w: 1,
-    "run_id": lambda w: w.ids["run"],
+    "run_id": lambda w: w.ids["run"], "form_id": lambda w: w.ids["form"], "outbox_id": lambda w: w.ids["outbox"],
+    "slug": lambda w: "newsletter", "token": lambda w: "not-a-token",
 }
 
 
@@ -396,6 +407,16 @@ PAGES: dict[tuple[str, str], str] = {
     ("GET", "/tasks"): "302 200 200 200 200",
     ("GET", "/reports"): "302 200 200 200 200",  # figures come from the API, over what each may see
     ("GET", "/favicon.ico"): "200 200 200 200 200",
+    ("GET", "/forms"): "302 403 403 200 200",
+    ("GET", "/forms/<int:form_id>"): "302 403 403 200 200",
+    # public, login-free: the same for everyone (tokens are checked, a bad one is 404: test_tracked_email.py)
+    ("GET", "/f/<slug>"): "200 200 200 200 200",
+    ("POST", "/f/<slug>"): "",  # exercised in test_forms.py (honeypot, rate limit, sizes)
+    ("GET", "/f/<slug>/thanks"): "200 200 200 200 200",
+    ("GET", "/t/c/<token>"): "404 404 404 404 404",
+    ("GET", "/t/o/<token>"): "404 404 404 404 404",
+    ("GET", "/u/<token>"): "404 404 404 404 404",
+    ("POST", "/u/<token>"): "404 404 404 404 404",
 }
 
 

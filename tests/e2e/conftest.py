@@ -37,6 +37,7 @@ class Server:
         self.base_url = base_url
         self.proc = proc
         self.data_dir = data_dir
+        self.log: Any = None
         self._tokens: dict[str, str] = {}
 
     def token(self, username: str) -> str:
@@ -62,12 +63,10 @@ class Server:
         return requests.request(method, f"{self.base_url}/api/v1{path}", headers=headers, timeout=15, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Start `stagecraft serve` (web + embedded runtime) with seeded users."""
-    data_dir = tmp_path_factory.mktemp("e2e-data")
+def launch(data_dir: Path, **extra_env: str) -> Server:
+    """Start `stagecraft serve` (web + embedded runtime) on a free port with the seeded users."""
     env = {**os.environ, "STAGECRAFT_DATA_DIR": str(data_dir), "STAGECRAFT_DATABASE_URL": f"sqlite:///{data_dir}/e2e.db",
-           "STAGECRAFT_HTTP_ALLOW_PRIVATE": "1", "PYTHONUNBUFFERED": "1"}
+           "STAGECRAFT_HTTP_ALLOW_PRIVATE": "1", "PYTHONUNBUFFERED": "1", **extra_env}
     env.pop("STAGECRAFT_REDIS_URL", None)
     for username, password in PASSWORDS.items():
         role = {"admin": "admin", "marketer": "marketer"}.get(username, "rep")
@@ -90,13 +89,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             log.close()
             raise RuntimeError("server did not start:\n" + (data_dir / "server.log").read_text())
         time.sleep(0.1)
-    yield Server(base_url, proc, data_dir)
-    proc.terminate()
+    server = Server(base_url, proc, data_dir)
+    server.log = log
+    return server
+
+
+def shut(server: Server) -> None:
+    """Stop a launched server."""
+    server.proc.terminate()
     try:
-        proc.wait(timeout=10)
+        server.proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        server.proc.kill()
+    server.log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Start `stagecraft serve` (web + embedded runtime) with seeded users."""
+    running = launch(tmp_path_factory.mktemp("e2e-data"))
+    yield running
+    shut(running)
 
 
 @pytest.fixture(scope="session")

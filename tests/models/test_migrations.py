@@ -125,3 +125,4 @@ def test_postgres_schema_matches_the_models(postgres_engine: Engine) -> None:
     command.downgrade(alembic_config(postgres_engine), "base")
     upgrade(postgres_engine)
     assert_matches_models(postgres_engine)
+

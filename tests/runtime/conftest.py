@@ -67,6 +67,9 @@ class RecordingContext:
     def notify_user(self, user: str | int, message: str) -> None:
         self._record("notify_user", user, message)
 
+    def skip(self, reason: str) -> None:
+        self._record("skip", reason)
+
     def enqueue(self, kind: str, payload: dict[str, t.Any]) -> None:
         self._record("enqueue", kind, payload)
 

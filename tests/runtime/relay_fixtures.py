@@ -68,9 +68,20 @@ class SmtpSink:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.replies: list[str] = []  # e.g. ["451 4.3.0 try later"]; consumed one per DATA
+        self.rcpt_replies: dict[str, str] = {}  # address -> reply to its RCPT TO, e.g. "550 5.1.1 no such user"
         self.lock = threading.Lock()
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server: t.Any, session: t.Any, envelope: t.Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        """Accept the recipient unless a reply is scripted for it."""
+        with self.lock:
+            scripted = self.rcpt_replies.get(address)
+        if scripted:
+            return scripted
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:
         """Record the message (or answer with the next scripted reply)."""

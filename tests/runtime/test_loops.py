@@ -13,7 +13,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from models import Note
+from models import OutboxMessage
 from models import SequenceRun
+from models import clock
 from models import contacts
 from models import events
 from models.db import transaction
@@ -243,4 +245,32 @@ def test_an_email_step_is_delivered_right_after_the_wake(
     assert wait_for(lambda: loops.counts["tick"] >= 1 and loops.counts["relay"] >= 1, timeout=10)
     add_contacts(factory, 2, tag="go")  # wake → tick → relay kicked: no interval involved
     assert wait_for(lambda: len(smtp_sink.messages) == 2, timeout=10)
-    assert sorted(str(m["To"]) for m in smtp_sink.messages) == ["c0@example.com", "c1@example.com"]
+    assert sorted(str(m["To"]) for m in smtp_sink.messages) == ["N0 <c0@example.com>", "N1 <c1@example.com>"]
+
+
+def test_a_busy_tick_does_not_hold_up_delivery(
+    db: t.Any, loops_factory: t.Any, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Delivery has a thread of its own: queued emails go out while the tick is stuck in a long batch."""
+    _, _, factory = db
+    now = clock.now()
+    with transaction(factory) as session:
+        for i in range(3):
+            session.add(OutboxMessage(idempotency_key=f"queued:{i}", kind="email", status="pending",
+                                      payload={"to": f"q{i}@example.com", "subject": "Hi", "text": "Hello"},
+                                      next_attempt_at=now, created_at=now))
+    release = threading.Event()
+
+    def stuck(*args: t.Any, **kw: t.Any) -> int:
+        release.wait(30)  # a tick busy for as long as the test lasts
+        return 0
+
+    monkeypatch.setattr(step_loop, "run_due", stuck)
+    loops = loops_factory(tick_seconds=SLOW, relay_seconds=SLOW, smtp_url=smtp_sink.url)
+    loops.start()
+    try:
+        assert wait_for(lambda: loops._ticking, timeout=10)
+        assert wait_for(lambda: len(smtp_sink.messages) == 3, timeout=10), "delivery waited for the tick"
+        assert loops._ticking  # still stuck: the emails did not need it
+    finally:
+        release.set()

@@ -16,6 +16,7 @@
         const res = await S.api("GET", `/campaigns/${CID}/stats`);
         state.stats = res.nodes || {};
         state.branchStats = res.branches || {};
+        state.emailStats = res.emails || {};
       } catch (_e) { /* counts are best-effort; the next hint retries */ }
     }
     function connectLive() {

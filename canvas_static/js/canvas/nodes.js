@@ -83,6 +83,13 @@
           label: (this.canvas.stepTypes[s.type] || {}).label || s.type,
           bad: (this.canvas.issuesByStep[s.id] || []).some((i) => i.severity !== "warning") }));
       },
+      // Per email step: sent, opened, clicked (unique), unsubscribed, bounced (GET /campaigns/{id}/stats).
+      emailRows() {
+        const all = this.canvas.emailStats || {};
+        return this.steps.filter((s) => s.type === "send_email").map((s, i) => ({
+          id: s.id, label: (this.canvas.summaries[s.id] || `Email ${i + 1}`),
+          ...{ sent: 0, opened: 0, clicked: 0, unsubscribed: 0, bounced: 0 }, ...(all[s.id] || {}) }));
+      },
       summary() {
         if (!this.steps.length) return "";
         const first = this.steps[0];
@@ -115,6 +122,15 @@
           <span class="stat completed" title="Completed"><b>{{ stats.completed || 0 }}</b> done</span>
           <span class="stat stopped" title="Stopped"><b>{{ stats.stopped || 0 }}</b> stopped</span>
         </div>
+        <template v-if="stats"><div v-for="e in emailRows" :key="e.id" class="sc-email-stats" :data-step-id="e.id"
+             :aria-label="e.label + ': ' + e.sent + ' sent, ' + e.opened + ' opened, ' + e.clicked + ' clicked, ' + e.unsubscribed + ' unsubscribed, ' + e.bounced + ' bounced'">
+          <span class="sc-email-name" :title="e.label">{{ e.label }}</span>
+          <span class="stat" title="Sent"><b data-stat="sent">{{ e.sent }}</b> sent</span>
+          <span class="stat" title="Opened (unique)"><b data-stat="opened">{{ e.opened }}</b> opened</span>
+          <span class="stat" title="Clicked (unique)"><b data-stat="clicked">{{ e.clicked }}</b> clicked</span>
+          <span class="stat" title="Unsubscribed"><b data-stat="unsubscribed">{{ e.unsubscribed }}</b> unsub.</span>
+          <span class="stat" title="Bounced"><b data-stat="bounced">{{ e.bounced }}</b> bounced</span>
+        </div></template>
         <flow-handle kind="out" :connectable="!ro" />
       </div>`,
   };

@@ -9,6 +9,8 @@ Invariants:
 
 from __future__ import annotations
 
+import html
+import re
 import typing as t
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -37,7 +39,20 @@ Cfg = Mapping[str, t.Any] | BaseModel
 class SendEmailConfig(ConfigModel):
     subject: str = merge_text_field("Subject", min_length=1, hint="Type the email's subject")
     body: str = merge_text_field("Body", textarea=True, min_length=1, hint="Write the email's text")
+    format: t.Literal["text", "html"] = Field(
+        "text",
+        title="Body format",
+        description="Plain text becomes both the text and the HTML part; an HTML body is sanitised. "
+        "Links are tracked and an unsubscribe link is added either way.",
+        json_schema_extra={"option_labels": {"text": "Plain text", "html": "HTML"}},
+    )
     to: t.Literal["contact"] = Field("contact", title="To")
+
+
+SUPPRESSED_REASONS = {
+    "unsubscribed": "not sent: the contact unsubscribed from marketing email",
+    "bounced": "not sent: the contact's address bounced",
+}
 
 
 @register_step
@@ -54,8 +69,30 @@ class SendEmail(ActionStep[SendEmailConfig]):
 
     def execute(self, ctx: StepContext, config: Cfg) -> None:
         c = self.parse(config)
+        status = ctx.contact_field("email_status")
+        if isinstance(status, str) and status in SUPPRESSED_REASONS:
+            ctx.skip(SUPPRESSED_REASONS[status])
+            return
         to, name = ctx.contact_field("email"), ctx.contact_field("name")
-        ctx.enqueue("email", {"to": to, "to_name": name, "subject": ctx.render(c.subject), "text": ctx.render(c.body)})
+        payload: dict[str, t.Any] = {"to": to, "to_name": name, "subject": ctx.render(c.subject)}
+        if c.format == "html":
+            payload["html"] = ctx.render(c.body, html=True)  # merge values escaped; sanitised when sent
+        else:
+            payload["text"] = ctx.render(c.body)
+        ctx.enqueue("email", payload)
+
+    def links(self, config: Cfg) -> list[str]:
+        """The http(s) links in the body as written (offered to the link-clicked goal's panel)."""
+        c = self.parse(config)
+        text = c.body
+        if c.format == "html":
+            text = " ".join(html.unescape(h) for h in re.findall(r"href\s*=\s*[\"']([^\"']*)[\"']", c.body, re.I))
+        found: list[str] = []
+        for url in re.findall(r"https?://[^\s<>\"'`]+", text):
+            url = url.rstrip(".,;:!?)]}'\"")
+            if "{{" not in url and url not in found:
+                found.append(url)
+        return found
 
     def summary(self, config: Cfg, names: Names = NO_NAMES) -> str:
         return f"Email “{short(self.parse(config).subject)}”"

@@ -55,6 +55,8 @@ _WIDGET_TYPES: dict[str, str] = {
     "weekday_set": "object",
     "date": "date",
     "datetime": "datetime",
+    "form": "form",
+    "link": "link",
 }
 
 

@@ -170,8 +170,12 @@ class TagApplied(GoalType[TagConfig]):
 
 
 class FormConfig(ConfigModel):
-    form: str = Field(min_length=1, title="Form", description="The form's name or id.",
-                      json_schema_extra={"hint": "Type the name of the form this goal watches"})
+    form: str = Field(
+        min_length=1,
+        title="Form",
+        description="A hosted form, or the name an outside form reports through the API.",
+        json_schema_extra={"widget": "form", "hint": "Choose the form this goal watches"},
+    )
 
 
 class FormEvent(InboundEvent):
@@ -185,7 +189,8 @@ class FormSubmitted(GoalType[FormConfig]):
 
     type = "form_submitted"
     label = "Web form submitted"
-    help = "Satisfied when the contact submits the named form (POST /api/v1/events)."
+    help = ("Satisfied when the contact submits the form: a hosted form (/f/…) or one reported through "
+            "POST /api/v1/events with the same name.")
     icon = "clipboard"
     group = "Web"
     Config = FormConfig
@@ -205,8 +210,13 @@ class FormSubmitted(GoalType[FormConfig]):
 
 
 class LinkConfig(ConfigModel):
-    link: str = Field(min_length=1, title="Link", description="The tracked link's name or URL.",
-                      json_schema_extra={"hint": "Type the link this goal watches"})
+    link: str = Field(
+        min_length=1,
+        title="Link",
+        description="The link's address as written in the campaign's emails (clicks are tracked), or the "
+        "name an outside system reports.",
+        json_schema_extra={"widget": "link", "hint": "Choose or type the link this goal watches"},
+    )
 
 
 class LinkEvent(InboundEvent):
@@ -220,7 +230,7 @@ class LinkClicked(GoalType[LinkConfig]):
 
     type = "link_clicked"
     label = "Link clicked"
-    help = "Satisfied when the contact clicks the tracked link."
+    help = "Satisfied when the contact clicks the link in one of the campaign's emails (or one reported by the API)."
     icon = "link"
     group = "Web"
     Config = LinkConfig

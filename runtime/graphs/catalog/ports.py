@@ -83,6 +83,10 @@ class StepContext(t.Protocol):
 
     def notify_user(self, user: str | int, message: str) -> None: ...
 
+    def skip(self, reason: str) -> None:
+        """Do nothing for this contact, saying why (shown in the sequence history)."""
+        ...
+
     def enqueue(self, kind: str, payload: dict[str, t.Any]) -> None:
         """Queue an outside effect for the transport registered for `kind` (once per run and step)."""
         ...

@@ -36,6 +36,8 @@ FIELD_TYPES = {
     "tag",
     "assignee",
     "window",
+    "form",
+    "link",
 }
 
 # type → (a valid config, an invalid config, expected summary)
