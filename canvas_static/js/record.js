@@ -84,6 +84,8 @@ Stagecraft.page("record", ({ root, $, api, el, money, ws, live, outcomes }) => {
   function renderOutcome(rec) {
     const closed = rec.outcome !== "open";
     $("record-actions").hidden = closed;
+    // Enabled once the record is loaded: the dialogs need its title, value and pipeline.
+    for (const id of ["btn-won", "btn-lost", "btn-reopen"]) $(id).disabled = false;
     $("outcome-banner").hidden = !closed;
     $("outcome-banner").className = `outcome-banner outcome-${rec.outcome}`;
     $("f-stage").disabled = closed;
