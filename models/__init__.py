@@ -14,6 +14,10 @@ from models.tables.campaigns import CampaignVersion
 from models.tables.contacts import Contact
 from models.tables.contacts import ContactTag
 from models.tables.contacts import Tag
+from models.tables.counters import Counter
+from models.tables.jobs import Job
+from models.tables.jobs import JobFileChunk
+from models.tables.jobs import JobRowError
 from models.tables.log import AuditEntry
 from models.tables.log import DomainEvent
 from models.tables.opportunities import ChecklistState
@@ -29,6 +33,7 @@ from models.tables.runs import Enrollment
 from models.tables.runs import GoalHit
 from models.tables.runs import SequenceRun
 from models.tables.runs import StepLog
+from models.tables.segments import Segment
 from models.tables.users import ApiToken
 from models.tables.users import LoginAttempt
 from models.tables.users import LoginSession
@@ -41,4 +46,5 @@ __all__ = [
     "LoginAttempt", "LoginSession", "Note", "Notification", "Opportunity", "OpportunityProduct",
     "OpportunityShare", "OutboxMessage", "Pipeline", "SequenceRun", "Stage", "StageMove",
     "StepLog", "Tag", "Task", "Team", "User",
+    "Counter", "Job", "JobFileChunk", "JobRowError", "Segment",
 ]
