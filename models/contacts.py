@@ -191,8 +191,8 @@ def apply_tag(
     session.flush()  # the row below is written without the ORM: pending changes go first
     # One statement: the row is made only for an existing contact that does not have the tag yet.
     inserted = session.execute(prebuilt(session, "tag_row", _tag_row_statement),
-                               {"contact_id": contact_id, "tag_id": tag_id, "applied_at": clock.now()})
-    if not getattr(inserted, "rowcount", 0):
+                               {"contact_id": contact_id, "tag_id": tag_id, "applied_at": clock.now()}).first()
+    if inserted is None:
         _require_contact(session, contact_id)
         return False
     _expire_tags(session, [contact_id])
@@ -209,7 +209,7 @@ def _tag_row_statement(dialect_name: str) -> t.Any:
         select(_CONTACT.c.id, bindparam("tag_id", type_=_CONTACT_TAG.c.tag_id.type),
                bindparam("applied_at", type_=_CONTACT_TAG.c.applied_at.type))
         .where(_CONTACT.c.id == bindparam("contact_id")),
-    )
+    ).returning(_CONTACT_TAG.c.contact_id)
 
 
 def tag_row(contact_id: int, tag_id: int) -> dict[str, Any]:

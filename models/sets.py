@@ -29,8 +29,9 @@ _prebuilt: dict[tuple[str, str], t.Any] = {}
 _lock = threading.Lock()
 
 
-def chunks(values: Sequence[t.Any], size: int = IN_CHUNK) -> Iterator[Sequence[t.Any]]:
-    """`values` in slices of at most `size`."""
+def chunks(values: Sequence[t.Any], size: int | None = None) -> Iterator[Sequence[t.Any]]:
+    """`values` in slices of at most `size` (default `IN_CHUNK`)."""
+    size = size or IN_CHUNK
     for start in range(0, len(values), size):
         yield values[start:start + size]
 

@@ -45,8 +45,9 @@ def read_counter(session: Session, name: str) -> int:
 
 def bump_counter(session: Session, name: str) -> None:
     """Add one to the counter in this transaction (its row lock serialises concurrent bumps)."""
-    result = session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
-    if not getattr(result, "rowcount", 0):
+    bumped = session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+                             .returning(Counter.value)).first()
+    if bumped is None:
         session.execute(insert(Counter).values(name=name, value=1))
     session.info[_BUMPED] = session.get_transaction()
 

@@ -308,6 +308,8 @@ class Writes:
         if len(groups) * ROWS_PER_GROUP_FOR_SETS > len(self.runs) - len(by_rows) and len(groups) > 1:
             by_rows = self.runs  # runs hardly share a group (e.g. one opportunity each): row by row
             groups.clear()
+        if by_rows:  # first: a run the batch stops was started before the runs that followed it
+            self._insert_run_rows(by_rows)
         d = dialect(self.session)
         statement = prebuilt(self.session, "runs_set", _runs_statement)
         for (campaign_id, version_id, node_id, name, goal_id, opportunity_id), contact_ids in groups.items():
@@ -316,8 +318,6 @@ class Writes:
                                  node_id=node_id, name=name, step_index=0, waiting=False, due_at=self.now,
                                  attempts=0, started_at=self.now, started_by_goal=goal_id),
                 "ids": id_param(d, contact_ids)})
-        if by_rows:
-            self._insert_run_rows(by_rows)
         return len(self.runs)
 
     def _insert_run_rows(self, runs: list[_NewRun]) -> None:
