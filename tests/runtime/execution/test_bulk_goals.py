@@ -23,7 +23,6 @@ from models.contacts import apply_tag_many
 from models.contacts import remove_tag
 from models.contacts import remove_tag_many
 from runtime import publishing
-from runtime.execution import apply as applier
 from tests.runtime.engine_fixtures import *  # noqa: F403
 from tests.runtime.engine_fixtures import ADMIN
 from tests.runtime.engine_fixtures import Env
