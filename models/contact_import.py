@@ -35,6 +35,7 @@ from models.errors import Invalid
 from models.sets import chunks
 from models.sets import dialect
 from models.sets import insert_or_ignore
+from models.sets import one_of
 
 CONTACT = t.cast(Table, Contact.__table__)
 COLUMN_FIELDS: dict[str, str] = {"email": "Email", "first_name": "First name", "last_name": "Last name",
@@ -221,7 +222,8 @@ def upsert_contacts(session: Session, rows: t.Sequence[ImportRow]) -> Upserted:
     emails = list(merged)
     for part in chunks(emails):
         for contact_id, email, fields in session.execute(
-            select(CONTACT.c.id, CONTACT.c.email, CONTACT.c.fields).where(CONTACT.c.email.in_(part))
+            select(CONTACT.c.id, CONTACT.c.email, CONTACT.c.fields).where(
+                one_of(dialect(session), CONTACT.c.email, part, text=True))
         ):
             existing[email] = (contact_id, fields or {})
     now = clock.now()
@@ -236,7 +238,7 @@ def upsert_contacts(session: Session, rows: t.Sequence[ImportRow]) -> Upserted:
     ids = dict((e, existing[e][0]) for e in emails if e in existing)
     for part in chunks([r.email for r in new]):
         for contact_id, email in session.execute(select(CONTACT.c.id, CONTACT.c.email)
-                                                 .where(CONTACT.c.email.in_(part))):
+                                                 .where(one_of(dialect(session), CONTACT.c.email, part, text=True))):
             ids[email] = contact_id
     return Upserted([ids[e] for e in emails if e in ids], created=len(new), updated=len(changes) + repeats)
 

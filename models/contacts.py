@@ -36,6 +36,7 @@ from models.errors import NotFound
 from models.sets import chunks
 from models.sets import dialect
 from models.sets import insert_or_ignore
+from models.sets import one_of
 from models.sets import prebuilt
 
 
@@ -256,7 +257,7 @@ def apply_tag_many(
         statement = insert_or_ignore(dialect(session), _CONTACT_TAG, ["contact_id", "tag_id"]).from_select(
             ["contact_id", "tag_id", "applied_at"],
             select(_CONTACT.c.id, literal(tag_id), literal(now, _CONTACT_TAG.c.applied_at.type))
-            .where(_CONTACT.c.id.in_(part)),
+            .where(one_of(dialect(session), _CONTACT.c.id, part)),
         ).returning(_CONTACT_TAG.c.contact_id)
         got.update(session.scalars(statement))
     return _record_tag_events(session, actor, contact_ids, got, name, source, applied=True)
@@ -277,7 +278,7 @@ def remove_tag_many(
     gone: set[int] = set()
     for part in chunks(sorted(set(contact_ids))):
         gone.update(session.scalars(
-            delete(ContactTag).where(ContactTag.tag_id == tag_id, ContactTag.contact_id.in_(part))
+            delete(ContactTag).where(ContactTag.tag_id == tag_id, one_of(dialect(session), ContactTag.contact_id, part))
             .returning(ContactTag.contact_id)
         ))
     return _record_tag_events(session, actor, contact_ids, gone, tag_name.strip(), source, applied=False)

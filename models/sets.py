@@ -19,9 +19,13 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 
 from sqlalchemy import Integer
+from sqlalchemy import String
 from sqlalchemy import Table
+from sqlalchemy import any_
 from sqlalchemy import bindparam
 from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 IN_CHUNK = 5000
@@ -77,3 +81,19 @@ def id_param(dialect_name: str, ids: Iterable[int]) -> t.Any:
     """The value to bind to an `id_table` parameter."""
     values = [int(i) for i in ids]
     return values if dialect_name == "postgresql" else json.dumps(values)
+
+
+def one_of(dialect_name: str, column: t.Any, values: Iterable[t.Any], *, text: bool = False) -> t.Any:
+    """``column IN (values)`` with the values bound as ONE parameter (an array or a JSON list).
+
+    A long IN list binds one parameter per value, which PostgreSQL plans slowly
+    and SQLite caps; ``= ANY(:array)`` / ``IN (SELECT value FROM json_each(:list))``
+    use the column's index just the same.
+    """
+    values = list(values)
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(literal(values, ARRAY(String if text else Integer)))
+    listed = func.json_each(literal(json.dumps(values))).table_valued("value")
+    return column.in_(select(listed.c.value).scalar_subquery())

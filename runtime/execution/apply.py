@@ -42,6 +42,7 @@ from models.sets import dialect
 from models.sets import id_param
 from models.sets import id_table
 from models.sets import insert_or_ignore
+from models.sets import one_of
 from models.sets import prebuilt
 from runtime.execution.cache import LiveCampaign
 from runtime.execution.decide import Action
@@ -63,13 +64,15 @@ _RUN = t.cast(Table, SequenceRun.__table__)
 _HIT = t.cast(Table, GoalHit.__table__)
 
 
-def _places_statement(_dialect: str) -> t.Any:
+def _places_statement(d: str) -> t.Any:
+    ids = id_table(d, "contacts")
     return (
         select(_ENROLLMENT.c.campaign_id, _ENROLLMENT.c.contact_id, _ENROLLMENT.c.id, _RUN.c.node_id, _RUN.c.status)
         .select_from(_ENROLLMENT.outerjoin(_RUN, (_RUN.c.contact_id == _ENROLLMENT.c.contact_id)
                                            & (_RUN.c.campaign_id == _ENROLLMENT.c.campaign_id)))
         .where(_ENROLLMENT.c.campaign_id.in_(bindparam("campaigns", expanding=True)),
-               _ENROLLMENT.c.contact_id.in_(bindparam("contacts", expanding=True)))
+               # one bound list, not one parameter per contact: PostgreSQL plans a long IN list slowly
+               _ENROLLMENT.c.contact_id.in_(select(ids.c.value).scalar_subquery()))
     )
 
 
@@ -126,8 +129,9 @@ def load_places(
     everyone = sorted({c for contact_ids in wanted.values() for c in contact_ids})
     statement = prebuilt(session, "places", _places_statement)
     session.flush()  # the query below is Core (no autoflush): the caller's pending changes go first
+    d = dialect(session)
     for part in chunks(everyone):
-        rows = session.execute(statement, {"campaigns": campaign_ids, "contacts": list(part)})
+        rows = session.execute(statement, {"campaigns": campaign_ids, "contacts": id_param(d, part)})
         for campaign_id, contact_id, enrollment_id, node_id, status in rows:
             place = places.get((campaign_id, contact_id))
             if place is None:
@@ -265,7 +269,7 @@ class Writes:
             for part in chunks(contact_ids):
                 transition_where(
                     session, "stopped", self.now,
-                    SequenceRun.campaign_id == campaign_id, SequenceRun.contact_id.in_(part),
+                    SequenceRun.campaign_id == campaign_id, one_of(dialect(session), SequenceRun.contact_id, part),
                     SequenceRun.node_id.in_(node_ids), reason=reason, only_from=OPEN,
                 )
         started = self._flush_runs()
@@ -330,7 +334,8 @@ class Writes:
             for part in chunks(sorted(by_contact)):
                 for contact_id, enrollment_id in self.session.execute(
                     select(_ENROLLMENT.c.contact_id, _ENROLLMENT.c.id).where(
-                        _ENROLLMENT.c.campaign_id == campaign_id, _ENROLLMENT.c.contact_id.in_(part))
+                        _ENROLLMENT.c.campaign_id == campaign_id,
+                        one_of(dialect(self.session), _ENROLLMENT.c.contact_id, part))
                 ):
                     by_contact[contact_id].enrollment_id = enrollment_id
         rows = [run.values(self.now) for run in runs]
@@ -344,7 +349,8 @@ class Writes:
                 by_reason[run.stop_reason].append(run_id)
         for reason, run_ids in by_reason.items():
             for part in chunks(run_ids):
-                transition_where(self.session, "stopped", self.now, SequenceRun.id.in_(part), reason=reason,
+                transition_where(self.session, "stopped", self.now,
+                                 one_of(dialect(self.session), SequenceRun.id, part), reason=reason,
                                  only_from=OPEN)
 
     def _flush_hits(self) -> int:

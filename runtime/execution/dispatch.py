@@ -50,7 +50,9 @@ def _int_or_none(value: object) -> int | None:
 
 def _memo_key(data: Mapping[str, t.Any]) -> t.Hashable | None:
     """What decides which goals an event matches: everything but its contact (None if unhashable)."""
-    key = tuple(sorted((k, v) for k, v in data.items() if k != "contact_id"))
+    rest = dict(data)
+    rest.pop("contact_id", None)
+    key = tuple(sorted(rest.items()))
     try:
         hash(key)
     except TypeError:
@@ -80,7 +82,7 @@ def match_events(session: Session, items: Sequence[tuple[Mapping[str, t.Any], in
     """
     if not live_campaigns(session):
         return 0
-    plan: list[tuple[Mapping[str, t.Any], int | None, int, Hits]] = []
+    plan: list[tuple[Mapping[str, t.Any], int | None, int, Hits, t.Hashable | None]] = []
     # Which campaigns an event concerns depends on everything but its contact: asked once per kind of event.
     wanted: dict[int, set[int]] = {}
     campaigns: dict[int, LiveCampaign] = {}
@@ -97,7 +99,7 @@ def match_events(session: Session, items: Sequence[tuple[Mapping[str, t.Any], in
                 memo[key] = hits
         if not hits:
             continue
-        plan.append((data, event_id, contact_id, hits))
+        plan.append((data, event_id, contact_id, hits, key))
         for campaign, _compiled in hits:
             campaigns[campaign.id] = campaign
             wanted.setdefault(campaign.id, set()).add(contact_id)
@@ -108,8 +110,7 @@ def match_events(session: Session, items: Sequence[tuple[Mapping[str, t.Any], in
     # decide() is pure and never reads the contact id: contacts in the same place hit by
     # alike events (a bulk tag) share one decision.
     decided: dict[t.Hashable, list[Action]] = {}
-    for data, event_id, contact_id, hits in plan:
-        key = _memo_key(data)
+    for data, event_id, contact_id, hits, key in plan:
         for campaign, compiled in hits:
             place = places[(campaign.id, contact_id)]
             presence = place.presence()

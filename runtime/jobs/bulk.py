@@ -34,6 +34,7 @@ from models.contacts import tag_name
 from models.errors import Invalid
 from models.sets import chunks
 from models.sets import dialect
+from models.sets import one_of
 from runtime import segments
 from runtime.graphs.rules import parse_rules
 from runtime.jobs import queue
@@ -140,7 +141,7 @@ def _field_keys(session: Session, job: Job) -> list[str]:
     if "contact_ids" in job.params:
         found: set[str] = set()
         for part in chunks(job.params["contact_ids"]):
-            found.update(session.scalars(keys.where(CONTACT.c.id.in_(part))))
+            found.update(session.scalars(keys.where(one_of(dialect(session), CONTACT.c.id, part))))
         return sorted(found)
     where = contacts_where(parse_rules(job.params["rules"]), dialect(session))
     return sorted(session.scalars(keys.where(where)))
@@ -161,10 +162,11 @@ def run_export_chunk(session: Session, job: Job) -> bool:
         tags: dict[int, list[str]] = {}
         for contact_id, name in session.execute(
             select(ContactTag.contact_id, Tag.name).join(Tag, Tag.id == ContactTag.tag_id)
-            .where(ContactTag.contact_id.in_(ids)).order_by(Tag.name)
+            .where(one_of(dialect(session), ContactTag.contact_id, ids)).order_by(Tag.name)
         ):
             tags.setdefault(contact_id, []).append(name)
-        for c in session.execute(select(CONTACT).where(CONTACT.c.id.in_(ids)).order_by(CONTACT.c.id)):
+        for c in session.execute(select(CONTACT).where(one_of(dialect(session), CONTACT.c.id, ids))
+                                 .order_by(CONTACT.c.id)):
             fields = c.fields or {}
             rows.append([c.id, c.email, c.first_name, c.last_name, c.timezone, c.owner_id,
                          c.created_at.isoformat(), "; ".join(tags.get(c.id, [])), *(fields.get(k) for k in keys)])
