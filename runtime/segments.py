@@ -30,6 +30,7 @@ from models.errors import NotFound
 from models.sets import dialect
 from runtime.graphs.rules import Group
 from runtime.graphs.rules import RuleError
+from runtime.graphs.rules import fields_json
 from runtime.graphs.rules import parse_rules
 from runtime.graphs.rules import rules_json
 from runtime.segment_sql import CONTACT
@@ -161,3 +162,9 @@ def segment_json(session: Session, segment: Segment, *, count: bool = True) -> d
     if count:
         out["count"] = count_matching(session, segment_group(segment))
     return out
+
+
+def rule_fields(actor: Actor) -> list[dict[str, t.Any]]:
+    """The fields segment rules can test, for the segment builder."""
+    require_role(actor, *MANAGERS)
+    return fields_json()

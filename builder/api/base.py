@@ -61,6 +61,10 @@ class RouteSpec:
     status: int
     public: bool
     tag: str
+    #: A multipart/form-data body (its file fields are typed as binary strings).
+    form: type[BaseModel] | None = None
+    #: The media type of a successful reply (a download is not JSON).
+    media: str = "application/json"
 
 
 ROUTES: dict[str, RouteSpec] = {}
@@ -94,8 +98,10 @@ def route(
     response: Any = None,
     status: int = 200,
     public: bool = False,
+    form: type[BaseModel] | None = None,
+    media: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare an API view: `actor`, `body` and `query` are passed in as keyword arguments."""
+    """Declare an API view: `actor`, `body`, `query` (and `form`, a multipart body) are passed in as keywords."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -110,13 +116,16 @@ def route(
                     kwargs["query"] = parse_query(query)
                 except ValidationError:
                     raise
+            if form is not None:
+                kwargs["form"] = form.model_validate({**request.form.to_dict(), **request.files.to_dict()})
             return view(**kwargs)
 
         endpoint = f"{bp.name}.{view.__name__}"
         ROUTES[endpoint] = RouteSpec(
             rule=PREFIX + rule if bp.url_prefix is None else (bp.url_prefix + rule), methods=methods,
             summary=(view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else view.__name__,
-            body=body, query=query, response=response, status=status, public=public, tag=bp.name,
+            body=body, query=query, response=response, status=status, public=public, tag=bp.name, form=form,
+            media=media,
         )
         bp.add_url_rule(rule, view.__name__, wrapper, methods=list(methods))
         return wrapper

@@ -62,9 +62,12 @@ def build_openapi() -> dict[str, Any]:
             if spec.body is not None:
                 body_schema = _schema(spec.body, components)
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
+            if spec.form is not None:
+                form_schema = _schema(spec.form, components)
+                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": form_schema}}}
             ok: dict[str, Any] = {"description": "OK"}
             if spec.response is not None:
-                ok["content"] = {"application/json": {"schema": _schema(spec.response, components)}}
+                ok["content"] = {spec.media: {"schema": _schema(spec.response, components)}}
             op["responses"][str(spec.status)] = ok
             error_ref = {"$ref": "#/components/schemas/Error"}
             error = {"description": "Error", "content": {"application/json": {"schema": error_ref}}}

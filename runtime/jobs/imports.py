@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from models import Job
 from models import User
 from models.access import Actor
+from models.access import require_role
 from models.contact_import import ImportRow
 from models.contact_import import check_mapping
 from models.contact_import import check_row
@@ -31,6 +32,7 @@ from models.contact_import import upsert_contacts
 from models.contacts import apply_tag_many
 from models.contacts import tag_name
 from models.errors import Invalid
+from models.errors import TooLarge
 from runtime.jobs import queue
 from runtime.jobs.csv_source import Header
 from runtime.jobs.csv_source import count_records
@@ -41,11 +43,13 @@ from runtime.jobs.csv_source import records
 
 ROWS_PER_CHUNK = 5000
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+TOO_LARGE = "The file is larger than 50 MB: split it, or import it on the server with `stagecraft contacts import`"
 SAMPLE_ROWS = 5
 
 
-def preview(stream: t.BinaryIO) -> dict[str, t.Any]:
-    """The header, delimiter, first rows and a suggested mapping of (the start of) a CSV file."""
+def preview(actor: Actor, stream: t.BinaryIO) -> dict[str, t.Any]:
+    """The header, delimiter, first rows and a suggested mapping of (the start of) a CSV file (nothing stored)."""
+    require_role(actor, *queue.STARTERS)
     head = stream.read(256 * 1024)
     header = read_header([head])
     if header is None:
@@ -83,8 +87,8 @@ def start_upload(session: Session, actor: Actor, stream: t.BinaryIO, file_name: 
     job = queue.create_job(session, actor, "import", params)
     job.cursor = {"offset": header.data_offset, "row": 2}
     size = queue.write_file(session, job.id, "input", stream)
-    if size > MAX_UPLOAD_BYTES:
-        raise Invalid("The file is larger than 50 MB", code="file_too_large", details={"field": "file"})
+    if size > MAX_UPLOAD_BYTES:  # the caller rolls back: nothing of it stays
+        raise TooLarge(TOO_LARGE, code="file_too_large", details={"field": "file", "limit_bytes": MAX_UPLOAD_BYTES})
     return job
 
 
