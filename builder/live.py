@@ -129,7 +129,8 @@ def may_join(actor: Actor, room: str, session: Session | None = None) -> bool:
         if session is None:
             return False
         job = session.get(Job, int(ident))
-        return job is not None and (actor.is_admin or (actor.user_id is not None and job.created_by_id == actor.user_id))
+        mine = job is not None and actor.user_id is not None and job.created_by_id == actor.user_id
+        return job is not None and (actor.is_admin or mine)
     # The contact room carries outbox deliveries (keys, errors), which GET /outbox
     # shows to marketers and admins only.
     return actor.is_admin or actor.role == "marketer"
