@@ -28,8 +28,10 @@ from models.errors import Conflict
 from models.errors import Invalid
 from models.errors import NotFound
 from models.sets import dialect
+from runtime.graphs.rules import OP_LABELS
 from runtime.graphs.rules import Group
 from runtime.graphs.rules import RuleError
+from runtime.graphs.rules import describe
 from runtime.graphs.rules import fields_json
 from runtime.graphs.rules import parse_rules
 from runtime.graphs.rules import rules_json
@@ -158,6 +160,7 @@ def matching_ids(session: Session, group: Group, *, after: int = 0, limit: int =
 def segment_json(session: Session, segment: Segment, *, count: bool = True) -> dict[str, t.Any]:
     """``{id, name, rules, count}`` (count evaluated now)."""
     out: dict[str, t.Any] = {"id": segment.id, "name": segment.name, "rules": segment.rules,
+                             "description": describe(segment_group(segment)),
                              "created_at": segment.created_at, "updated_at": segment.updated_at}
     if count:
         out["count"] = count_matching(session, segment_group(segment))
@@ -167,4 +170,4 @@ def segment_json(session: Session, segment: Segment, *, count: bool = True) -> d
 def rule_fields(actor: Actor) -> list[dict[str, t.Any]]:
     """The fields segment rules can test, for the segment builder."""
     require_role(actor, *MANAGERS)
-    return fields_json()
+    return [{**entry, "op_labels": {op: OP_LABELS[op] for op in entry["ops"]}} for entry in fields_json()]

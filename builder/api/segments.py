@@ -45,6 +45,7 @@ class SegmentOut(BaseModel):
     id: int
     name: str
     rules: dict[str, Any]
+    description: str
     count: int
     created_at: datetime
     updated_at: datetime
@@ -54,6 +55,7 @@ class SegmentListed(BaseModel):
     id: int
     name: str
     rules: dict[str, Any]
+    description: str
     created_at: datetime
     updated_at: datetime
 
@@ -68,6 +70,7 @@ class FieldOut(BaseModel):
     kind: str
     ops: list[str]
     choices: list[str]
+    op_labels: dict[str, str]
 
 
 @route(bp, "/segments", response=list[SegmentListed])

@@ -417,6 +417,11 @@ PAGES: dict[tuple[str, str], str] = {
     ("GET", "/pipelines/<int:pipeline_id>/forecast"): "302 200 200 200 200",
     ("GET", "/opportunities/<int:opportunity_id>"): "302 200 404 200 200",
     ("GET", "/tasks"): "302 200 200 200 200",
+    ("GET", "/contacts/import"): "302 403 403 200 200",
+    ("GET", "/segments"): "302 403 403 200 200",
+    ("GET", "/segments/new"): "302 403 403 200 200",
+    ("GET", "/segments/<int:segment_id>"): "302 403 403 200 200",
+    ("GET", "/jobs/<int:job_id>"): "302 404 404 200 200",  # the marketer's job, as GET /api/v1/jobs/{id}
 }
 
 

@@ -153,7 +153,8 @@ def test_segments_crud_count_members_and_plain_problems(api: ApiActions) -> None
     api.contact("b@example.com")
     fields = api.ok("GET", "/segments/fields")
     assert {"name": "tags", "label": "Tags", "kind": "tags", "ops": ["has", "not_has", "empty", "not_empty"],
-            "choices": []} in fields
+            "choices": [], "op_labels": {"has": "has", "not_has": "does not have", "empty": "is empty",
+                                          "not_empty": "is not empty"}} in fields
     rules = {"all": [{"field": "tags", "op": "has", "value": "vip"}]}
     assert api.ok("POST", "/segments/count", {"rules": rules}, status=200) == {"count": 1}
     error = error_of(api.post("/segments/count", {"rules": {"all": [{"field": "tags", "op": "gt", "value": 1}]}}),
@@ -161,7 +162,7 @@ def test_segments_crud_count_members_and_plain_problems(api: ApiActions) -> None
     assert error["message"] == "“Tags” can't be compared with “is more than”"
     assert error["details"]["problems"] == [{"path": "all.0", "code": "unknown_op", "message": error["message"]}]
     created = api.ok("POST", "/segments", {"name": "VIP", "rules": rules})
-    assert (created["name"], created["count"]) == ("VIP", 1)
+    assert (created["name"], created["count"], created["description"]) == ("VIP", 1, "Tags has “vip”")
     error_of(api.post("/segments", {"name": "VIP", "rules": rules}), 409, "segment_name_taken")
     assert [s["name"] for s in api.ok("GET", "/segments")] == ["VIP"]
     assert [c["id"] for c in api.ok("GET", f"/segments/{created['id']}/contacts")] == [a["id"]]
