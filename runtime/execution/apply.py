@@ -17,6 +17,8 @@ Invariants:
       is inserted, then stopped by id (runs start "active", nowhere else).
     * New runs are due now; the tick is woken after commit, and each campaign's
       canvas hears that its counts changed.
+
+`Place` and `load_places` (runtime.execution.places) are re-exported here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import typing as t
 from collections import defaultdict
 from dataclasses import dataclass
-from dataclasses import field
 from datetime import datetime
 
 from sqlalchemy import Table
@@ -44,14 +45,14 @@ from models.sets import id_table
 from models.sets import insert_or_ignore
 from models.sets import one_of
 from models.sets import prebuilt
-from runtime.execution.cache import LiveCampaign
 from runtime.execution.decide import Action
 from runtime.execution.decide import Enroll
 from runtime.execution.decide import Hit
-from runtime.execution.decide import Presence
 from runtime.execution.decide import Skip
 from runtime.execution.decide import Start
 from runtime.execution.decide import Stop
+from runtime.execution.places import Place
+from runtime.execution.places import load_places
 from runtime.execution.runs import OPEN
 from runtime.execution.runs import new_run_values
 from runtime.execution.runs import transition_where
@@ -59,87 +60,10 @@ from runtime.graphs.compiler import CompiledCampaign
 from runtime.notices import stats_changed
 from runtime.notices import wake_after_commit
 
+__all__ = ["Place", "Writes", "apply", "insert_ignore", "load_places", "stop_open_runs"]
 _ENROLLMENT = t.cast(Table, Enrollment.__table__)
 _RUN = t.cast(Table, SequenceRun.__table__)
 _HIT = t.cast(Table, GoalHit.__table__)
-
-
-def _places_statement(d: str) -> t.Any:
-    ids = id_table(d, "contacts")
-    return (
-        select(_ENROLLMENT.c.campaign_id, _ENROLLMENT.c.contact_id, _ENROLLMENT.c.id, _RUN.c.node_id, _RUN.c.status)
-        .select_from(_ENROLLMENT.outerjoin(_RUN, (_RUN.c.contact_id == _ENROLLMENT.c.contact_id)
-                                           & (_RUN.c.campaign_id == _ENROLLMENT.c.campaign_id)))
-        .where(_ENROLLMENT.c.campaign_id.in_(bindparam("campaigns", expanding=True)),
-               # one bound list, not one parameter per contact: PostgreSQL plans a long IN list slowly
-               _ENROLLMENT.c.contact_id.in_(select(ids.c.value).scalar_subquery()))
-    )
-
-
-@dataclass
-class Place:
-    """A contact's enrollment and runs in one campaign, kept current while a batch is applied."""
-
-    campaign: LiveCampaign
-    contact_id: int
-    enrollment_id: int | None
-    runs: list[tuple[str, str]] = field(default_factory=list)
-    #: The batch enrolls the contact (the row is written at flush).
-    enrolling: bool = False
-    #: Sequence node id → index in `Writes.runs` of the batch's new run that is still open.
-    open_new: dict[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, session: Session, campaign: LiveCampaign, contact_id: int) -> Place:
-        """Load the contact's enrollment and runs in the campaign (one indexed query)."""
-        return load_places(session, {campaign.id: campaign}, {campaign.id: {contact_id}})[(campaign.id, contact_id)]
-
-    @property
-    def enrolled(self) -> bool:
-        """Enrolled before the batch or by it."""
-        return self.enrollment_id is not None or self.enrolling
-
-    def presence(self, *, paused: bool = False) -> Presence:
-        """The pure view `decide` reads."""
-        return Presence(
-            paused=paused,
-            allow_reentry=self.campaign.allow_reentry,
-            enrolled=self.enrolled,
-            runs=tuple(self.runs),
-        )
-
-
-def load_places(
-    session: Session, campaigns: t.Mapping[int, LiveCampaign], wanted: t.Mapping[int, t.Collection[int]]
-) -> dict[tuple[int, int], Place]:
-    """The places of the wanted contacts in each campaign: enrollments and runs, one query per 5,000 contacts.
-
-    Args:
-        campaigns: the campaigns by id.
-        wanted: campaign id → the contacts whose place is needed.
-
-    Returns:
-        (campaign id, contact id) → Place, for every wanted pair (empty places included).
-    """
-    places: dict[tuple[int, int], Place] = {
-        (campaign_id, contact_id): Place(campaigns[campaign_id], contact_id, None)
-        for campaign_id, contact_ids in wanted.items() for contact_id in contact_ids
-    }
-    campaign_ids = sorted(wanted)
-    everyone = sorted({c for contact_ids in wanted.values() for c in contact_ids})
-    statement = prebuilt(session, "places", _places_statement)
-    session.flush()  # the query below is Core (no autoflush): the caller's pending changes go first
-    d = dialect(session)
-    for part in chunks(everyone):
-        rows = session.execute(statement, {"campaigns": campaign_ids, "contacts": id_param(d, part)})
-        for campaign_id, contact_id, enrollment_id, node_id, status in rows:
-            place = places.get((campaign_id, contact_id))
-            if place is None:
-                continue
-            place.enrollment_id = enrollment_id
-            if node_id is not None:
-                place.runs.append((node_id, status))
-    return places
 
 
 def insert_ignore(
