@@ -21,6 +21,11 @@ from pathlib import Path
 BOM = b"\xef\xbb\xbf"
 DELIMITERS = (",", ";", "\t")
 PIECE = 1 << 20
+MAX_LINE = 4 << 20  # no CSV line is this long; a file without line breaks is not read into memory
+
+
+class NotCsv(ValueError):
+    """The bytes cannot be a CSV file (a line longer than `MAX_LINE`)."""
 csv.field_size_limit(1 << 20)
 
 
@@ -64,6 +69,8 @@ class _Lines:
                 yield self._decode(buffer[start:end + 1])
                 start = end + 1
             buffer = buffer[start:]
+            if len(buffer) > MAX_LINE:
+                raise NotCsv(f"a line is longer than {max(1, MAX_LINE >> 20)} MB: this does not look like a CSV file")
         if buffer:
             yield self._decode(buffer)
 

@@ -35,6 +35,7 @@ from models.errors import Invalid
 from models.errors import TooLarge
 from runtime.jobs import queue
 from runtime.jobs.csv_source import Header
+from runtime.jobs.csv_source import NotCsv
 from runtime.jobs.csv_source import count_records
 from runtime.jobs.csv_source import file_pieces
 from runtime.jobs.csv_source import is_blank
@@ -62,7 +63,10 @@ def preview(actor: Actor, stream: t.BinaryIO) -> dict[str, t.Any]:
 
 
 def _header_or_422(stream: t.BinaryIO) -> Header:
-    header = read_header([stream.read(256 * 1024)])
+    try:
+        header = read_header([stream.read(256 * 1024)])
+    except NotCsv:
+        header = None
     stream.seek(0)
     if header is None:
         raise Invalid("The file is empty: choose a CSV file with a header row", code="empty_file",
@@ -121,6 +125,13 @@ def job_actor(session: Session, job: Job) -> Actor:
 
 def run_chunk(session: Session, job: Job) -> bool:
     """Import the next rows of the file (or count them first); True when the file is done."""
+    try:
+        return _run_chunk(session, job)
+    except NotCsv as exc:
+        raise queue.JobFailed(str(exc)) from exc
+
+
+def _run_chunk(session: Session, job: Job) -> bool:
     cursor = job.cursor
     delimiter = job.params["delimiter"]
     if job.total is None:

@@ -341,3 +341,14 @@ def test_import_bulk_tag_and_export_on_postgresql(pg_env: Env, tmp_path: Path,
     rows = list(csv.reader(io.StringIO(b"".join(queue.read_file(env.session, job.id, "output")).decode("utf-8-sig"))))
     assert rows[0][-2:] == ["plan", "zip"] and rows[1][1] == "p3@example.com" and rows[1][-2:] == ["'=cmd", "3"]
     assert rows[1][7] == "promo"
+
+
+def test_a_file_without_line_breaks_fails_the_job_instead_of_filling_memory(env: Env, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.jobs import csv_source
+
+    monkeypatch.setattr(csv_source, "PIECE", 64)
+    monkeypatch.setattr(csv_source, "MAX_LINE", 1000)
+    start(env, write(tmp_path, "Email\n" + "x" * 5000), {"Email": "email"})
+    job = run(env)
+    assert job.status == "failed" and job.error == "a line is longer than 1 MB: this does not look like a CSV file"
