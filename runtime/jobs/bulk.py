@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import typing as t
-from datetime import datetime
 
 from sqlalchemy import Table
 from sqlalchemy import func
@@ -27,6 +26,7 @@ from models import Contact
 from models import ContactTag
 from models import Job
 from models import Tag
+from models import clock
 from models.access import Actor
 from models.contacts import apply_tag_many
 from models.contacts import remove_tag_many
@@ -79,7 +79,7 @@ def start_bulk_tag(session: Session, actor: Actor, action: str, tag: str, *,
 def start_export(session: Session, actor: Actor, *, contact_ids: t.Sequence[int] | None = None,
                  segment_id: int | None = None) -> Job:
     """Queue a CSV export of a selection or a segment."""
-    params = {"file_name": f"contacts-{datetime.now().strftime('%Y%m%d-%H%M')}.csv",
+    params = {"file_name": f"contacts-{clock.now().strftime('%Y%m%d-%H%M')}.csv",
               **_selection(session, actor, contact_ids, segment_id)}
     return queue.create_job(session, actor, "export", params)
 
