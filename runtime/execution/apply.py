@@ -142,6 +142,7 @@ class Writes:
         self.stops: dict[tuple[int, str, tuple[str, ...]], list[int]] = defaultdict(list)
         self.runs: list[_NewRun] = []
         self.changed: set[int] = set()
+        self.one = False
 
     def apply(self, place: Place, compiled: CompiledCampaign, actions: t.Sequence[Action], *,
               event_id: int | None = None, opportunity_id: int | None = None) -> None:
@@ -187,6 +188,10 @@ class Writes:
     def flush(self) -> int:
         """Write everything recorded, in the order the rules need; return how many runs started."""
         session = self.session
+        contacts = {p.contact_id for p in self.enrolling} | {r.place.contact_id for r in self.runs} | {
+            h[3] for h in self.hits}
+        # One contact (a single event): plain rows, no id lists — each statement is a round trip.
+        self.one = len(contacts) == 1
         self._flush_enrollments()
         # Earlier runs stop before the batch's runs exist, so a stop never reaches a run started after it.
         for (campaign_id, reason, node_ids), contact_ids in self.stops.items():
@@ -215,6 +220,14 @@ class Writes:
             by_campaign[(place.campaign.id, place.campaign.version_id)].append(place.contact_id)
         if not by_campaign:
             return
+        if self.one:
+            for place in self.enrolling:
+                place.enrollment_id = self.session.execute(
+                    prebuilt(self.session, "enroll_one", lambda d: insert_or_ignore(
+                        d, _ENROLLMENT, ["campaign_id", "contact_id"]).returning(_ENROLLMENT.c.id)),
+                    {"campaign_id": place.campaign.id, "version_id": place.campaign.version_id,
+                     "contact_id": place.contact_id, "enrolled_at": self.now}).scalar()
+            return  # a concurrent enrollment (None here) is read back when its runs are inserted
         d = dialect(self.session)
         statement = prebuilt(self.session, "enroll", _enroll_statement)
         for (campaign_id, version_id), contact_ids in by_campaign.items():
@@ -233,7 +246,7 @@ class Writes:
                 campaign = run.place.campaign
                 groups[(campaign.id, campaign.version_id, run.node_id, run.name, run.goal_id,
                         run.opportunity_id)].append(run.place.contact_id)
-        if len(groups) * ROWS_PER_GROUP_FOR_SETS > len(self.runs) - len(by_rows) and len(groups) > 1:
+        if self.one or (len(groups) * ROWS_PER_GROUP_FOR_SETS > len(self.runs) - len(by_rows) and len(groups) > 1):
             by_rows = self.runs  # runs hardly share a group (e.g. one opportunity each): row by row
             groups.clear()
         if by_rows:  # first: a run the batch stops was started before the runs that followed it
@@ -281,11 +294,11 @@ class Writes:
         groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
         rows: list[dict[str, t.Any]] = []
         for campaign_id, version_id, node_id, contact_id, event_id in self.hits:
-            if event_id is not None:  # the event row names the contact: one INSERT … SELECT per goal
+            if event_id is not None and not self.one:  # the event row names the contact: one INSERT … SELECT
                 groups[(campaign_id, version_id, node_id)].append(event_id)
             else:
                 rows.append({"campaign_id": campaign_id, "version_id": version_id, "node_id": node_id,
-                             "contact_id": contact_id, "event_id": None, "at": self.now})
+                             "contact_id": contact_id, "event_id": event_id, "at": self.now})
         d = dialect(self.session)
         statement = prebuilt(self.session, "hits_set", _hits_statement)
         for (campaign_id, version_id, node_id), event_ids in groups.items():

@@ -30,6 +30,16 @@ _ENROLLMENT = t.cast(Table, Enrollment.__table__)
 _RUN = t.cast(Table, SequenceRun.__table__)
 
 
+def _place_statement(_d: str) -> t.Any:
+    return (
+        select(_ENROLLMENT.c.campaign_id, _ENROLLMENT.c.contact_id, _ENROLLMENT.c.id, _RUN.c.node_id, _RUN.c.status)
+        .select_from(_ENROLLMENT.outerjoin(_RUN, (_RUN.c.contact_id == _ENROLLMENT.c.contact_id)
+                                           & (_RUN.c.campaign_id == _ENROLLMENT.c.campaign_id)))
+        .where(_ENROLLMENT.c.campaign_id.in_(bindparam("campaigns", expanding=True)),
+               _ENROLLMENT.c.contact_id == bindparam("contacts"))
+    )
+
+
 def _places_statement(d: str) -> t.Any:
     ids = id_table(d, "contacts")
     return (
@@ -93,11 +103,17 @@ def load_places(
     }
     campaign_ids = sorted(wanted)
     everyone = sorted({c for contact_ids in wanted.values() for c in contact_ids})
-    statement = prebuilt(session, "places", _places_statement)
     session.flush()  # the query below is Core (no autoflush): the caller's pending changes go first
     d = dialect(session)
-    for part in chunks(everyone):
-        rows = session.execute(statement, {"campaigns": campaign_ids, "contacts": id_param(d, part)})
+    if len(everyone) == 1:  # a single event: the contact's id as is
+        parts: t.Iterable[t.Any] = [everyone]
+        statement = prebuilt(session, "places_one", _place_statement)
+    else:
+        parts = chunks(everyone)
+        statement = prebuilt(session, "places", _places_statement)
+    for part in parts:
+        contacts = part[0] if len(everyone) == 1 else id_param(d, part)
+        rows = session.execute(statement, {"campaigns": campaign_ids, "contacts": contacts})
         for campaign_id, contact_id, enrollment_id, node_id, status in rows:
             place = places.get((campaign_id, contact_id))
             if place is None:
