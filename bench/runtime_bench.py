@@ -13,7 +13,8 @@ Prints figures; asserts nothing.  Targets: ≥ 10,000 steps/s and p99 < 50 ms.
     database (a read-only SQLite connection polls every 0.5 ms).
 
 Run: ``.venv/bin/python bench/runtime_bench.py [--n 100000] [--saves 1000]``
-``[--only a|b] [--profile]``.
+``[--only a|b] [--profile] [--database-url postgresql://…/scratch]``. The bulk side (bulk tags,
+imports, a 1M end-to-end run) is measured by ``bench/bulk_bench.py``.
 """
 
 from __future__ import annotations
@@ -130,15 +131,24 @@ def graph_a() -> dict[str, t.Any]:
     }
 
 
-def bench_steps(n: int, batch_size: int, profile: bool, workdir: Path) -> None:
+def bench_steps(n: int, batch_size: int, profile: bool, workdir: Path, database_url: str | None = None) -> None:
     """(a): enroll n contacts, run the executor to completion, print steps/s and RSS."""
     db_path = workdir / "bench_a.db"
-    url = f"sqlite:///{db_path}"
+    url = database_url or f"sqlite:///{db_path}"
+    if url.startswith("postgresql"):  # a scratch database: its public schema is rebuilt
+        from sqlalchemy import text
+
+        admin = make_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        admin.dispose()
     engine = make_engine(url)
     upgrade(engine)
     factory = make_session_factory(engine)
     config = RuntimeConfig(database_url=url, smtp_url=None, redis_url=None, batch_size=batch_size)
-    print(f"(a) steps/s on SQLite ({db_path}), N={n:,}, batch {batch_size}")
+    where = "PostgreSQL" if url.startswith("postgresql") else f"SQLite ({db_path})"
+    print(f"(a) steps/s on {where}, N={n:,}, batch {batch_size}")
 
     with transaction(factory) as session:
         for tag in ("go", "welcomed"):
@@ -518,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--spy-server", metavar="PY_SPY", help="profile the (b) server with py-spy")
     parser.add_argument("--workdir", type=Path, help="where the databases go (default: a temp dir)")
+    parser.add_argument("--database-url", help="(a) on this database instead of SQLite: a scratch PostgreSQL "
+                                               "database, whose public schema is DROPPED and rebuilt")
     args = parser.parse_args(argv)
     runtime.install()
     import logging
@@ -530,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         version = sys.version.split()[0]
         print(f"python {version}, {os.cpu_count()} CPUs, load {load}, workdir {workdir}")
         if args.only in (None, "a"):
-            bench_steps(args.n, args.batch_size, args.profile, workdir)
+            bench_steps(args.n, args.batch_size, args.profile, workdir, args.database_url)
         if args.only in (None, "b"):
             bench_latency(args.saves, workdir, args.spy_server)
     return 0

@@ -1,4 +1,4 @@
-"""The `stagecraft` command: serve, worker, db upgrade, user add, demo."""
+"""The `stagecraft` command: serve, worker, db upgrade, user add, demo, contacts import."""
 
 from __future__ import annotations
 
@@ -119,6 +119,66 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_contacts_import(args: argparse.Namespace) -> int:
+    """Import a CSV file into contacts, with a progress bar (a background job run right here)."""
+    from pathlib import Path
+
+    import runtime
+    from builder.progress import ProgressBar
+    from models.access import SYSTEM
+    from models.contact_import import suggest_mapping
+    from models.db import transaction
+    from runtime.jobs import imports
+    from runtime.jobs import queue
+    from runtime.jobs import runner
+    from runtime.jobs.csv_source import file_pieces
+    from runtime.jobs.csv_source import read_header
+    from runtime.loops import make_worker_id
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no file {path}", file=sys.stderr)
+        return 2
+    if args.map:
+        mapping: dict[str, str | None] = {}
+        for item in args.map:
+            column, sep, target = item.rpartition("=")
+            if not sep or not column or not target:
+                print(f"error: --map takes COLUMN=FIELD (e.g. Email=email), not {item!r}", file=sys.stderr)
+                return 2
+            mapping[column] = target
+    else:
+        header = read_header(file_pieces(path))
+        mapping = suggest_mapping(header.columns) if header is not None else {}
+        print("mapping: " + ", ".join(f"{c}={f}" for c, f in mapping.items() if f), file=sys.stderr)
+    runtime.install()
+    sessions = _session_factory()
+    with transaction(sessions) as session:
+        job_id = imports.start_file(session, SYSTEM, path, mapping, args.tag or []).id
+    worker = make_worker_id()
+    queue.claim_job(sessions, worker, runner.LEASE_SECONDS, job_id=job_id)
+    bar = ProgressBar(sys.stderr, unit="rows")
+    try:
+        status = runner.run_job(sessions, job_id, worker, progress=bar.update)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"\nstopped: job {job_id} resumes where it stopped once `stagecraft serve` or "
+              "`stagecraft worker` runs", file=sys.stderr)
+        return 130
+    bar.close()
+    with sessions() as session:
+        job = queue.get_job(session, SYSTEM, job_id)
+        print(f"{job.status}: {job.done:,} rows, {job.created:,} created, {job.updated:,} updated, "
+              f"{job.failed:,} failed (job {job.id})")
+        for failed in queue.failed_rows(session, job.id, limit=20):
+            print(f"  row {failed['row']}: {failed['message']}", file=sys.stderr)
+        if job.failed > 20:
+            print(f"  … and {job.failed - 20:,} more (GET /api/v1/jobs/{job.id})", file=sys.stderr)
+        if job.error:
+            print(f"error: {job.error}", file=sys.stderr)
+    return 0 if status == "done" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     parser = argparse.ArgumentParser(prog="stagecraft", description="Campaign automation and pipelines.")
@@ -147,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_user_add)
     demo = sub.add_parser("demo", help="seed demo data")
     demo.set_defaults(func=cmd_demo)
+    contacts = sub.add_parser("contacts", help="contact commands")
+    contacts_sub = contacts.add_subparsers(dest="contacts_command", required=True)
+    imp = contacts_sub.add_parser("import", help="import a CSV file (UTF-8, , or ; separated) into contacts")
+    imp.add_argument("file", help="the CSV file; its first row names the columns")
+    imp.add_argument("--map", action="append", metavar="COLUMN=FIELD",
+                     help="map a column to email, first_name, last_name, timezone or fields.<name> "
+                          "(repeat; without any, columns are matched by name)")
+    imp.add_argument("--tag", action="append", metavar="TAG", help="apply this tag to every imported contact (repeat)")
+    imp.set_defaults(func=cmd_contacts_import)
     return parser
 
 

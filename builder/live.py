@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from models import Job
 from models import Opportunity
 from models import events
 from models.access import Actor
@@ -57,7 +58,12 @@ def contact_room(contact_id: int) -> str:
     return f"contact:{contact_id}"
 
 
-ROOM_KINDS = ("campaign", "pipeline", "opportunity", "user", "contact")
+def job_room(job_id: int) -> str:
+    """The page following one background job (an import, a bulk action, an export): its progress."""
+    return f"job:{job_id}"
+
+
+ROOM_KINDS = ("campaign", "pipeline", "opportunity", "user", "contact", "job")
 
 
 def pushes(committed: Sequence[Event]) -> list[Push]:
@@ -92,6 +98,9 @@ def pushes(committed: Sequence[Event]) -> list[Push]:
         elif isinstance(event, notices.CampaignStatusChanged):
             push(campaign_room(event.campaign_id), "campaign_status",
                  {"campaign_id": event.campaign_id, "status": event.status})
+        elif isinstance(event, notices.JobChanged):
+            push(job_room(event.job_id), "job", {"id": event.job_id, "status": event.status, "done": event.done,
+                                                "total": event.total})
         elif isinstance(event, notices.OutboxChanged) and event.contact_id is not None:
             push(contact_room(event.contact_id), "outbox",
                  {"id": event.outbox_id, "kind": event.kind, "status": event.status,
@@ -116,6 +125,12 @@ def may_join(actor: Actor, room: str, session: Session | None = None) -> bool:
         return opp is not None and can_see_opportunity(session, actor, opp)
     if kind == "user":
         return actor.is_admin or actor.user_id == int(ident)
+    if kind == "job":  # as GET /jobs/{id}: its starter and admins
+        if session is None:
+            return False
+        job = session.get(Job, int(ident))
+        mine = job is not None and actor.user_id is not None and job.created_by_id == actor.user_id
+        return job is not None and (actor.is_admin or mine)
     # The contact room carries outbox deliveries (keys, errors), which GET /outbox
     # shows to marketers and admins only.
     return actor.is_admin or actor.role == "marketer"

@@ -64,10 +64,11 @@ def contact(contact_id: int) -> Any:
 def register_page_blueprints(app: Any) -> None:
     """Register the page blueprints: canvas, rep workspace, account and admin."""
     from builder import account_pages
+    from builder import bulk_pages
     from builder import canvas_pages
     from builder import form_pages
     from builder import public
     from builder import workspace_pages
 
-    for module in (canvas_pages, workspace_pages, account_pages, form_pages, public):
+    for module in (canvas_pages, workspace_pages, account_pages, form_pages, public, bulk_pages):
         app.register_blueprint(module.bp)

@@ -17,6 +17,10 @@ from models.tables.channels import WebForm
 from models.tables.contacts import Contact
 from models.tables.contacts import ContactTag
 from models.tables.contacts import Tag
+from models.tables.counters import Counter
+from models.tables.jobs import Job
+from models.tables.jobs import JobFileChunk
+from models.tables.jobs import JobRowError
 from models.tables.log import AuditEntry
 from models.tables.log import DomainEvent
 from models.tables.opportunities import ChecklistState
@@ -33,6 +37,7 @@ from models.tables.runs import Enrollment
 from models.tables.runs import GoalHit
 from models.tables.runs import SequenceRun
 from models.tables.runs import StepLog
+from models.tables.segments import Segment
 from models.tables.users import ApiToken
 from models.tables.users import LoginAttempt
 from models.tables.users import LoginSession
@@ -45,5 +50,5 @@ __all__ = [
     "LoginAttempt", "LoginSession", "Note", "Notification", "Opportunity", "OpportunityProduct",
     "OpportunityShare", "OutboxMessage", "Pipeline", "SequenceRun", "Stage", "StageMove",
     "StepLog", "Tag", "Task", "Team", "User",
-    "EmailActivity", "FormSubmission", "WebForm",
+    "EmailActivity", "FormSubmission", "WebForm", "Counter", "Job", "JobFileChunk", "JobRowError", "Segment",
 ]

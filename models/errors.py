@@ -67,3 +67,10 @@ class TooManyRequests(DomainError):
 
     status = 429
     code = "rate_limited"
+
+
+class TooLarge(DomainError):
+    """The request carries more than is allowed (an upload past its limit)."""
+
+    status = 413
+    code = "too_large"

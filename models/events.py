@@ -29,11 +29,16 @@ from typing import Any
 from typing import ClassVar
 
 from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import clock
+from models.sets import id_param
+from models.sets import id_table
+from models.sets import prebuilt
 from models.tables.log import DomainEvent
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,16 @@ class Event:
 _ENVELOPE = frozenset({"contact_id", "source", "actor_id"})
 
 
+_PAYLOAD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _payload_names(cls: type[Event]) -> tuple[str, ...]:
+    names = _PAYLOAD_NAMES.get(cls)
+    if names is None:
+        names = _PAYLOAD_NAMES[cls] = tuple(f.name for f in fields(cls) if f.name not in _ENVELOPE)
+    return names
+
+
 @dataclass(frozen=True, kw_only=True)
 class Logged(Event):
     """An event about a contact, kept in `domain_event` and offered to goal matching."""
@@ -66,7 +81,7 @@ class Logged(Event):
 
     def payload(self) -> dict[str, Any]:
         """The event's own fields (everything but contact, source and actor)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ENVELOPE}
+        return {name: getattr(self, name) for name in _payload_names(type(self))}
 
     def data(self) -> dict[str, Any]:
         """The flat dict goal types match against: payload plus type, contact and source."""
@@ -265,6 +280,9 @@ def _log_table() -> Table:
     return t.cast(Table, DomainEvent.__table__)
 
 
+_INSERT_ONE = insert(_log_table()).returning(_log_table().c.id)
+
+
 def _dispatch(session: Session, batch: Sequence[tuple[Logged, int]]) -> None:
     if not _dispatcher:
         raise RuntimeError("no event dispatcher: call runtime.install() before changing CRM data")
@@ -279,32 +297,58 @@ def record(session: Session, event: Event) -> int | None:
     """
     row_id: int | None = None
     if isinstance(event, Logged):
-        row = DomainEvent(**log_values(event))
-        session.add(row)
-        session.flush()
-        row_id = row.id
+        session.flush()  # the change the event describes goes first (the row is written without the ORM)
+        row_id = int(session.execute(_INSERT_ONE, log_values(event)).scalar_one())
         _dispatch(session, [(event, row_id)])
     _queue(session, event)
     return row_id
 
 
 def record_many(session: Session, events: Sequence[Logged]) -> list[int]:
-    """Store many logged events with one INSERT and dispatch them as one batch.
+    """Store many logged events in one statement and dispatch them as one batch.
 
     Returns:
         Their row ids, in order.
     """
     if not events:
         return []
-    table = _log_table()
-    result = session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), [log_values(e) for e in events]
-    )
-    ids = list(result.scalars())
+    session.flush()
+    ids = _insert_alike(session, events)
+    if ids is None:
+        ids = [int(session.execute(_INSERT_ONE, log_values(e)).scalar_one()) for e in events]
     _dispatch(session, list(zip(events, ids, strict=True)))
     for event in events:
         _queue(session, event)
     return ids
+
+
+def _insert_alike(session: Session, events: Sequence[Logged]) -> list[int] | None:
+    """Events that differ only by (distinct) contact: one INSERT … SELECT over the contacts (else None)."""
+    first = events[0]
+    template = (type(first), first.type, first.source, first.actor_id)
+    payload = first.payload()
+    contact_ids = [e.contact_id for e in events]
+    if len(events) < 2 or None in contact_ids or len(set(contact_ids)) != len(contact_ids):
+        return None
+    if any((type(e), e.type, e.source, e.actor_id) != template or e.payload() != payload for e in events):
+        return None
+    dialect_name = session.get_bind().dialect.name
+    rows = session.execute(prebuilt(session, "events_alike", _alike_statement), {
+        "type": first.type, "payload": payload, "source": first.source, "actor_id": first.actor_id,
+        "occurred_at": clock.now(), "ids": id_param(dialect_name, t.cast(list[int], contact_ids))})
+    by_contact = {contact_id: row_id for row_id, contact_id in rows}
+    return [int(by_contact[c]) for c in t.cast(list[int], contact_ids)]
+
+
+def _alike_statement(dialect_name: str) -> Any:
+    table = _log_table()
+    ids = id_table(dialect_name, "ids")
+    typed = [bindparam(c.name, type_=c.type) for c in (table.c.type, table.c.payload, table.c.source,
+                                                        table.c.actor_id, table.c.occurred_at)]
+    return insert(table).from_select(
+        ["type", "payload", "source", "actor_id", "occurred_at", "contact_id"],
+        select(*typed, ids.c.value).where(ids.c.value.is_not(None)),
+    ).returning(table.c.id, table.c.contact_id)
 
 
 def log_only(session: Session, events: Sequence[Logged]) -> None:

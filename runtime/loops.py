@@ -1,8 +1,11 @@
 """The runtime's loops on an APScheduler 3.11 BackgroundScheduler.
 
 Invariants:
-    * APScheduler holds NO contact state: its MemoryJobStore holds four loop
-      jobs (tick, relay, reaper, overdue), re-created at every start.  Pending
+    * APScheduler holds NO contact state: its MemoryJobStore holds five loop
+      jobs (tick, relay, reaper, overdue, jobs), re-created at every start.
+      Background jobs (imports, bulk actions) are `job` rows: the jobs loop
+      claims one with a lease and runs it chunk by chunk; a job queued by a
+      commit kicks the loop at once.  Pending
       timers are `sequence_run` rows; outbox messages are `outbox` rows.  A
       restart therefore loses nothing, and a run that fell due while the
       process was down is claimed by the first tick (the tick and the relay
@@ -53,12 +56,14 @@ from runtime.config import RuntimeConfig
 from runtime.delivery.loop import DeliveryLoop
 from runtime.execution import step_loop
 from runtime.execution.claim import reap_leases
+from runtime.jobs.runner import run_pending
+from runtime.notices import JobChanged
 from runtime.notices import RunsDue
 
 log = logging.getLogger(__name__)
 
 OVERDUE_SECONDS = 60.0
-LOOPS = ("tick", "relay", "reaper", "overdue")
+LOOPS = ("tick", "relay", "reaper", "overdue", "jobs")
 
 
 def make_worker_id() -> str:
@@ -117,6 +122,7 @@ class RuntimeLoops:
             ("relay", self.delivery.wake, self.config.relay_seconds, False),
             ("reaper", self.reap, self.reaper_seconds, False),
             ("overdue", self.check_overdue, self.overdue_seconds, False),
+            ("jobs", self.run_jobs, self.config.tick_seconds, True),
         ]
         for job_id, func, seconds, at_once in jobs:
             # Omitting next_run_time lets APScheduler compute it (None would mean "paused").
@@ -156,6 +162,8 @@ class RuntimeLoops:
         """After-commit subscriber: wake the tick when a transaction made runs due now."""
         if any(isinstance(event, RunsDue) for event in committed):
             self.wake()
+        if any(isinstance(event, JobChanged) and event.status == "queued" for event in committed):
+            self._kick("jobs")
 
     def wake(self) -> None:
         """Run the tick now (called after a commit that created due-now work)."""
@@ -224,6 +232,20 @@ class RuntimeLoops:
 
         self._guard("overdue", check)
 
+    def run_jobs(self) -> None:
+        """Run queued background jobs (and ones whose process died) to their end."""
+        self._guard("jobs", lambda: run_pending(self.session_factory, self.worker_id,
+                                                stop=self._stopping.is_set))
+
+    def _kick(self, job_id: str) -> None:
+        if not self.running:
+            return
+        try:
+            self._scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+        except Exception as exc:  # shutting down: the interval covers it
+            expected = isinstance(exc, (JobLookupError, SchedulerNotRunningError))
+            log.log(logging.DEBUG if expected else logging.ERROR, "%s kick failed", job_id, exc_info=True)
+
     def run_once(self) -> dict[str, int]:
         """Run every loop body once in this thread (tests, `worker --once`); return counts."""
         before = dict(self.processed)
@@ -233,6 +255,7 @@ class RuntimeLoops:
             self.delivery.close_senders()  # no loop thread to reuse the connections
         self.reap()
         self.check_overdue()
+        self.run_jobs()
         return {name: self.processed[name] - before[name] for name in LOOPS}
 
     def _kick_relay(self) -> None:

@@ -71,3 +71,14 @@ class CampaignStatusChanged(Event):
     name: ClassVar[str] = "campaign_status"
     campaign_id: int
     status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobChanged(Event):
+    """A background job was queued, made progress, finished or failed."""
+
+    name: ClassVar[str] = "job"
+    job_id: int
+    status: str
+    done: int
+    total: int | None

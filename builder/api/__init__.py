@@ -10,6 +10,7 @@ def register(app: Flask) -> None:
     from builder.api import admin
     from builder.api import auth
     from builder.api import branching
+    from builder.api import bulk
     from builder.api import campaigns
     from builder.api import catalog
     from builder.api import channels
@@ -21,9 +22,10 @@ def register(app: Flask) -> None:
     from builder.api import opportunities
     from builder.api import outcomes
     from builder.api import pipelines
+    from builder.api import segments
     from builder.api import tasks
     from builder.api import users
 
     for module in (auth, admin, users, contacts, pipelines, opportunities, tasks, campaigns, branching, catalog, events,
-                   docs, outcomes, forecast, forms, channels):
+                   docs, outcomes, forecast, forms, channels, bulk, segments):
         app.register_blueprint(module.bp)

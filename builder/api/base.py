@@ -66,6 +66,8 @@ class RouteSpec:
     public: bool
     tag: str
     media_type: str = "application/json"
+    #: A multipart/form-data body (its file fields are typed as binary strings).
+    form: type[BaseModel] | None = None
 
 
 ROUTES: dict[str, RouteSpec] = {}
@@ -118,14 +120,16 @@ def route(
     status: int = 200,
     public: bool = False,
     media_type: str = "application/json",
+    form: type[BaseModel] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare an API view: `actor`, `body` and `query` are passed in as keyword arguments.
+    """Declare an API view: `actor`, `body`, `query` (and `form`, a multipart body) are passed in as keywords.
 
     Every view declares its reply: `response` is the model of its 2xx body
     (a pydantic model, `list[...]` or a union of models), or the view has
     `status=204` and no body. The view returns what `response` describes (ORM
     rows, dicts or models) and the reply is that, shaped through `response`,
-    with `status`; a 204 view returns None.
+    with `status`; a 204 view returns None. A file reply (`media_type` other
+    than JSON) is a Response the view builds, of that media type.
     """
     if not 200 <= status < 300:
         raise TypeError(f"{rule}: status={status} is not a success status")
@@ -147,6 +151,8 @@ def route(
                     kwargs["query"] = parse_query(query)
                 except ValidationError:
                     raise
+            if form is not None:
+                kwargs["form"] = form.model_validate({**request.form.to_dict(), **request.files.to_dict()})
             result = view(**kwargs)
             if media_type != "application/json":
                 # A file (CSV, …): the view builds the Response (for its headers); route() checks its type.
@@ -167,7 +173,7 @@ def route(
             rule=PREFIX + rule if bp.url_prefix is None else (bp.url_prefix + rule), methods=methods,
             summary=(view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else view.__name__,
             body=body, query=query, response=response, status=status, public=public, tag=bp.name,
-            media_type=media_type,
+            media_type=media_type, form=form,
         )
         bp.add_url_rule(rule, view.__name__, wrapper, methods=list(methods))
         return wrapper

@@ -74,6 +74,9 @@ def build_openapi() -> dict[str, Any]:
             if spec.body is not None:
                 body_schema = _schema(spec.body, components)
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
+            if spec.form is not None:
+                form_schema = _schema(spec.form, components)
+                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": form_schema}}}
             ok: dict[str, Any] = {"description": "No content" if spec.response is None else "OK"}
             if spec.response is not None:
                 ok["content"] = {spec.media_type: {"schema": _schema(spec.response, components, named=True)}}

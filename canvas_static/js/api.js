@@ -28,6 +28,15 @@
     return data;
   }
 
+  // upload(path, formData): a multipart POST (a file and its fields) with the CSRF header.
+  async function upload(path, form) {
+    const res = await fetch("/api/v1" + path, { method: "POST", body: form, credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrf() } });
+    const data = await res.json().catch(() => null);
+    if (!res.ok) throw new ApiError(res.status, data);
+    return data;
+  }
+
   // el("div", {class: "x", onclick: fn}, "text", child) — children are text nodes or elements, never HTML.
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -74,7 +83,7 @@
   };
 
   window.Stagecraft = Object.assign(window.Stagecraft || {}, {
-    api, ApiError, el, page, dates,
+    api, ApiError, el, page, dates, upload,
     me: { id: Number(document.querySelector('meta[name="user-id"]')?.content || 0),
           role: document.querySelector('meta[name="user-role"]')?.content || "",
           timezone: document.querySelector('meta[name="user-timezone"]')?.content || undefined },

@@ -3,8 +3,13 @@
 Invariants:
     * Compiled campaigns are immutable; they are cached per database by
       version id and never recompiled per event.
-    * Only campaigns whose status is "live" match events; `pin_live_campaigns`
-      reads them once for a whole step-loop batch.
+    * Only campaigns whose status is "live" match events. The live campaigns
+      are cached per process and database, tagged with the ``live_campaigns``
+      counter (bumped by every publish, pause, resume, archive or re-entry
+      change, `models.tables.counters`): a transaction reads the counter once
+      (a primary-key read) and re-reads the campaigns only when it moved, so
+      every process sees a change as soon as it commits. A transaction that
+      changed campaigns itself reads them directly until it commits.
     * The merged goal index (goal-index key → campaign ids) is rebuilt only
       when the set of live versions changes.
 """
@@ -28,6 +33,9 @@ from sqlalchemy.orm import Session
 from models import Campaign
 from models import CampaignVersion
 from models.errors import NotFound
+from models.tables.counters import LIVE_CAMPAIGNS
+from models.tables.counters import live_campaigns_bumped
+from models.tables.counters import read_counter
 from runtime.graphs.catalog import event_keys
 from runtime.graphs.catalog import step_type
 from runtime.graphs.compiler import CompiledCampaign
@@ -36,6 +44,7 @@ from runtime.graphs.compiler import StepSpec
 IndexKey = tuple[t.Any, ...]
 LIVE_KEY = "stagecraft.engine.live"
 CACHES_KEY = "stagecraft.engine.caches"
+TXN_LIVE_KEY = "stagecraft.engine.live_in_txn"
 
 
 @dataclass
@@ -46,6 +55,8 @@ class _Caches:
     parsed_steps: dict[tuple[int, str, str], BaseModel] = field(default_factory=dict)
     # (signature of live versions, goal-index key -> campaign ids)
     merged: tuple[tuple[tuple[int, int], ...], dict[IndexKey, tuple[int, ...]]] | None = None
+    # (live_campaigns counter, the live campaigns read under it)
+    live: tuple[int, tuple[LiveCampaign, ...]] | None = None
 
 
 _cache_lock = threading.Lock()
@@ -127,11 +138,30 @@ class LiveCampaign:
 
 
 def live_campaigns(session: Session) -> tuple[LiveCampaign, ...]:
-    """Return the live campaigns (pinned for a batch by `pin_live_campaigns`)."""
+    """Return the live campaigns: pinned for a batch, else read once per transaction (see the module doc)."""
     pinned = session.info.get(LIVE_KEY)
     if pinned is not None:
         return t.cast(tuple[LiveCampaign, ...], pinned)
-    return _query_live(session)
+    remembered = session.info.get(TXN_LIVE_KEY)
+    if remembered is not None and remembered[0] is session.get_transaction() and not live_campaigns_bumped(session):
+        return t.cast(tuple[LiveCampaign, ...], remembered[1])
+    live = _cached_live(session)
+    session.info[TXN_LIVE_KEY] = (session.get_transaction(), live)
+    return live
+
+
+def _cached_live(session: Session) -> tuple[LiveCampaign, ...]:
+    """The live campaigns from the process cache when the counter has not moved, else from the table."""
+    if live_campaigns_bumped(session):  # our own uncommitted change: never cache what may roll back
+        return _query_live(session)
+    generation = read_counter(session, LIVE_CAMPAIGNS)
+    caches = _caches_for(session)
+    cached = caches.live
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    live = _query_live(session)
+    caches.live = (generation, live)
+    return live
 
 
 def _query_live(session: Session) -> tuple[LiveCampaign, ...]:
@@ -146,7 +176,7 @@ def _query_live(session: Session) -> tuple[LiveCampaign, ...]:
 @contextmanager
 def pin_live_campaigns(session: Session) -> Iterator[tuple[LiveCampaign, ...]]:
     """Read the live campaigns once for a whole batch transaction (the step loop)."""
-    live = _query_live(session)
+    live = _cached_live(session)
     session.info[LIVE_KEY] = live
     try:
         yield live

@@ -9,7 +9,8 @@ Invariants:
       or stopped; paused only resumes (→ active) or stops.
     * A run that leaves the open statuses (active, paused) has no due time and
       is not waiting; its `ended_at` is the moment it ended.
-    * New runs start "active" through `new_run`, never elsewhere.
+    * New runs start "active" through `new_run` (an ORM object) or
+      `new_run_values` (a row for a set-based INSERT), never elsewhere.
 """
 
 from __future__ import annotations
@@ -157,3 +158,8 @@ def new_run(**columns: t.Any) -> SequenceRun:
     """A new run, active (the state machine's only initial state)."""
     with status_writer():
         return SequenceRun(status="active", **columns)
+
+
+def new_run_values(**columns: t.Any) -> dict[str, t.Any]:
+    """The columns of a new run's row, active (for set-based inserts; see `new_run`)."""
+    return {**columns, "status": "active"}

@@ -11,10 +11,13 @@ Invariants:
     * Pure: facts come in as a `Facts` value; nothing here reads a database.
       Segments compile the same parsed rules to SQL (`runtime.segments`), and
       a property test holds the two evaluations equal.
-    * Semantics, the same everywhere: text comparisons ignore case; a missing
-      value is ``empty``, is ``ne`` anything, and fails every other op; numbers
-      compare as numbers and dates (``YYYY-MM-DD``) by calendar day; a custom
-      field compares as a number when both sides are numbers, else as text.
+    * Semantics, the same everywhere: text comparisons ignore case (Unicode
+      lower case, which SQL can reproduce); a missing value is ``empty``, is
+      ``ne`` anything, and fails every other op; numbers compare as numbers
+      and dates by calendar day — a text is a date when it starts with a valid
+      ``YYYY-MM-DD``; a custom field compares as a number when both sides are
+      numbers, as a date when both are dates, else as text; a list or object
+      value contains nothing and equals nothing.
     * `check_rules` says what is wrong in plain words naming fields by their
       labels; `parse_rules` refuses what `check_rules` reports.
 """
@@ -22,6 +25,7 @@ Invariants:
 from __future__ import annotations
 
 import math
+import re
 import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,10 +99,12 @@ FIELDS: dict[str, FieldSpec] = {f.name: f for f in (
 
 
 def field_spec(name: str) -> FieldSpec | None:
-    """The spec of a field name; custom fields are ``contact.fields.<key>``."""
+    """The spec of a field name; custom fields are ``contact.fields.<key>`` (a key without quotes or backslashes)."""
     spec = FIELDS.get(name)
     if spec is None and name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX):
         key = name[len(CUSTOM_PREFIX):]
+        if '"' in key or "\\" in key:
+            return None
         spec = FieldSpec(name, f"Custom field “{key}”", "any", ("fields", key))
     return spec
 
@@ -144,19 +150,20 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+_DATE_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _as_date(value: object) -> date | None:
+    """A date, a datetime's (UTC) day, or the day a text starts with (``YYYY-MM-DD…``); else None."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and _DATE_PREFIX.match(value):
         try:
-            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
+            return date.fromisoformat(value[:10])
         except ValueError:
-            try:
-                return date.fromisoformat(value.strip()[:10])
-            except ValueError:
-                return None
+            return None
     return None
 
 
@@ -354,7 +361,7 @@ def _compare(kind: str, op: str, actual: t.Any, wanted: t.Any) -> bool:
     if _empty(actual):
         return op == "ne"
     if op == "contains":
-        return str(wanted).casefold() in str(actual).casefold()
+        return not isinstance(actual, (dict, list)) and str(wanted).lower() in _text(actual)
     left, right = _comparable(kind, actual, wanted)
     if left is None or right is None:
         return op == "ne"
@@ -385,7 +392,14 @@ def _comparable(kind: str, actual: t.Any, wanted: t.Any) -> tuple[t.Any, t.Any]:
             return None, None
         if _as_date(wanted) is not None and _as_date(actual) is not None and not _is_number(wanted):
             return _as_date(actual), _as_date(wanted)
-    return str(actual).casefold(), str(wanted).casefold()
+    return _text(actual), str(wanted).lower()
+
+
+def _text(value: t.Any) -> str:
+    """A value as lower-case text (booleans as ``true``/``false``, numbers as Python writes them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).lower()
 
 
 def evaluate(group: Group, facts: Facts) -> tuple[bool, list[Checked]]:

@@ -3,7 +3,8 @@
 Users admin, marketer, rep_a, rep_b (and rep_c in team "East"); a sales
 pipeline; a contact; an opportunity owned by rep A (shared with the marketer
 only, so rep B cannot see it); a task; a published campaign with one contact
-enrolled (so a sequence run exists); a spare API token of rep A.
+enrolled (so a sequence run exists); a spare API token of rep A; the
+marketer's segment "VIPs" and a finished export of it.
 
 The database is a SQLite file; `World.restore()` puts it back to the seeded
 state with SQLite's backup API, so each request of a matrix starts from the
@@ -37,6 +38,9 @@ from models import users as user_service
 from models.access import Actor
 from runtime import campaigns as campaign_service
 from runtime import publishing
+from runtime import segments
+from runtime.jobs import bulk
+from runtime.jobs import runner
 
 PASSWORDS = {
     "admin": "admin-secret-pw-1", "marketer": "marketer-secret-pw-1",
@@ -173,7 +177,12 @@ def build_world(tmp: Path, **config: Any) -> World:
         s.flush()
         world.ids["outbox"] = outbox.id
         assert s.get(Stage, world.ids["stage_empty"]) is not None
+        vips = segments.create_segment(s, world.actor("marketer"), "VIPs",
+                                       {"all": [{"field": "tags", "op": "has", "value": "vip"}]})
+        world.ids["segment"] = vips.id
+        world.ids["job"] = bulk.start_export(s, world.actor("marketer"), segment_id=vips.id).id
         s.commit()
+    runner.run_pending(sessions, "world")  # the marketer's export is done: its file can be downloaded
     world.snapshot()
     return world
 

@@ -14,6 +14,7 @@ writes 403, no credentials 401.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -46,16 +47,19 @@ class Decision:
     body: Body = None
     query: str = ""
     path: dict[str, str] = field(default_factory=dict)
+    #: A multipart body (built afresh for each call: files are streams).
+    form: Callable[[World, str], dict[str, Any]] | None = None
 
     def body_for(self, world: World, caller: str) -> Any:
         return self.body(world, caller) if callable(self.body) else self.body
 
 
-def D(statuses: str, body: Body = None, query: str = "", **path: str) -> Decision:  # noqa: N802
+def D(statuses: str, body: Body = None, query: str = "",  # noqa: N802
+      form: Callable[[World, str], dict[str, Any]] | None = None, **path: str) -> Decision:
     """A decision from "anon repA repB marketer admin" statuses."""
     expect = tuple(int(s) for s in statuses.split())
     assert len(expect) == len(CALLERS), statuses
-    return Decision(expect, body, query, dict(path))
+    return Decision(expect, body, query, dict(path), form)
 
 
 # Shorthands for the common rows.
@@ -93,6 +97,14 @@ def _share_with_rep_b(world: World, caller: str) -> dict[str, Any]:
 
 def _event(world: World, caller: str) -> dict[str, Any]:
     return {"type": "api_event", "contact_id": world.ids["contact"], "name": "ping"}
+
+
+def _csv(world: World, caller: str) -> dict[str, Any]:
+    return {"file": (io.BytesIO(b"Email\nnew@example.com\n"), "people.csv"), "mapping": '{"Email": "email"}'}
+
+
+def _vip_rules(world: World, caller: str) -> dict[str, Any]:
+    return {"name": f"Segment of {caller}", "rules": {"all": [{"field": "tags", "op": "empty"}]}}
 
 
 def _import(world: World, caller: str) -> dict[str, Any]:
@@ -200,6 +212,24 @@ DECISIONS: dict[tuple[str, str], Decision] = {
     ("GET", f"{P}/outbox/<int:outbox_id>"): D(fmt(CAMPAIGN_EDITORS, 200)),
     ("GET", f"{P}/campaigns/<int:campaign_id>/links"): D(fmt(CAMPAIGN_EDITORS, 200)),
     ("PUT", f"{P}/contacts/<int:contact_id>/email-status"): D(EVERYONE, {"status": "unsubscribed"}),
+    # --- contacts at scale: imports, bulk actions, jobs, segments (marketers and admins) ----------
+    ("POST", f"{P}/contacts/import"): D(fmt(CAMPAIGN_EDITORS, 202), form=_csv),
+    ("POST", f"{P}/contacts/import/preview"): D(fmt(CAMPAIGN_EDITORS, 200),
+                                                form=lambda w, c: {"file": _csv(w, c)["file"]}),
+    ("POST", f"{P}/contacts/bulk"): D(fmt(CAMPAIGN_EDITORS, 202),
+                                      lambda w, c: {"contact_ids": [w.ids["contact"]], "action": "apply_tag",
+                                                    "tag": "hot"}),
+    # the marketer's job: its starter and admins see it; to reps it does not exist
+    ("GET", f"{P}/jobs/<int:job_id>"): D("401 404 404 200 200"),
+    ("GET", f"{P}/jobs/<int:job_id>/file"): D("401 404 404 200 200"),
+    ("GET", f"{P}/segments"): D(fmt(CAMPAIGN_EDITORS, 200)),
+    ("POST", f"{P}/segments"): D(fmt(CAMPAIGN_EDITORS, 201), _vip_rules),
+    ("GET", f"{P}/segments/fields"): D(fmt(CAMPAIGN_EDITORS, 200)),
+    ("POST", f"{P}/segments/count"): D(fmt(CAMPAIGN_EDITORS, 200), {"rules": {"all": [{"field": "tags", "op": "empty"}]}}),
+    ("GET", f"{P}/segments/<int:segment_id>"): D(fmt(CAMPAIGN_EDITORS, 200)),
+    ("PATCH", f"{P}/segments/<int:segment_id>"): D(fmt(CAMPAIGN_EDITORS, 200), {"name": "Very important"}),
+    ("DELETE", f"{P}/segments/<int:segment_id>"): D(fmt(CAMPAIGN_EDITORS, 204)),
+    ("GET", f"{P}/segments/<int:segment_id>/contacts"): D(fmt(CAMPAIGN_EDITORS, 200)),
 }
 
 # Path parameters resolve to the seeded rows by name.
@@ -211,6 +241,7 @@ PATH_IDS = {
     "task_id": lambda w: w.ids["task"], "campaign_id": lambda w: w.ids["campaign"], "number": lambda w: 1,
     "run_id": lambda w: w.ids["run"], "form_id": lambda w: w.ids["form"], "outbox_id": lambda w: w.ids["outbox"],
     "slug": lambda w: "newsletter", "token": lambda w: "not-a-token",
+    "job_id": lambda w: w.ids["job"], "segment_id": lambda w: w.ids["segment"],
 }
 
 
@@ -265,8 +296,12 @@ def test_authorization_matrix(world: World) -> None:
             world.restore()
             who = None if caller == "anonymous" else caller
             body = decision.body_for(world, caller)
-            response = client.open(concrete(world, rule, decision), method=method, headers=world.headers(who),
-                                   json=body if body is not None else None)
+            if decision.form is not None:
+                response = client.open(concrete(world, rule, decision), method=method, headers=world.headers(who),
+                                       data=decision.form(world, caller), content_type="multipart/form-data")
+            else:
+                response = client.open(concrete(world, rule, decision), method=method, headers=world.headers(who),
+                                       json=body if body is not None else None)
             cases += 1
             if response.status_code != expected:
                 detail = response.get_data(as_text=True)[:200].replace("\n", " ")
@@ -417,6 +452,11 @@ PAGES: dict[tuple[str, str], str] = {
     ("GET", "/t/o/<token>"): "404 404 404 404 404",
     ("GET", "/u/<token>"): "404 404 404 404 404",
     ("POST", "/u/<token>"): "404 404 404 404 404",
+    ("GET", "/contacts/import"): "302 403 403 200 200",
+    ("GET", "/segments"): "302 403 403 200 200",
+    ("GET", "/segments/new"): "302 403 403 200 200",
+    ("GET", "/segments/<int:segment_id>"): "302 403 403 200 200",
+    ("GET", "/jobs/<int:job_id>"): "302 404 404 200 200",  # the marketer's job, as GET /api/v1/jobs/{id}
 }
 
 

@@ -1,7 +1,7 @@
 """opportunity outcomes (open, won, lost), expected close date, lost reasons per pipeline, history kinds
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 10:00:00
 
 Existing data: a deal sitting in its pipeline's final stage is won (closed when it
@@ -17,7 +17,7 @@ from alembic import op
 import models.tables.base
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
