@@ -1,5 +1,6 @@
-"""axe-core (WCAG 2.1 AA) reports no violation on the rep and admin pages: board (also with lost deals
-shown, and compact), record (every tab), tasks, forecast, reports, contacts, contact, account, users, audit."""
+"""axe-core (WCAG 2.1 AA) reports no violation on the rep, marketer and admin pages: board (also with lost deals
+shown, and compact), record (every tab), tasks, forecast, reports, contacts, contact, account, users, audit,
+campaigns, forms, segments, import."""
 
 from __future__ import annotations
 
@@ -108,3 +109,12 @@ def test_contact_and_admin_pages(page: Page, server: Any, data: dict[str, Any]) 
         page.goto(server.base_url + path)
         page.wait_for_load_state("networkidle")
         assert_clean(page, path)
+
+
+@pytest.mark.parametrize("path", ["/campaigns", "/forms", "/segments", "/segments/new", "/contacts/import"])
+def test_marketer_pages(page: Page, server: Any, data: dict[str, Any], path: str) -> None:
+    """The campaign list, hosted forms, segments and the import page, whole page (top bar included)."""
+    login(page, server, "marketer")
+    page.goto(server.base_url + path)
+    page.wait_for_load_state("networkidle")
+    assert_clean(page, path)

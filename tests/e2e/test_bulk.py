@@ -61,7 +61,7 @@ def test_import_segment_bulk_tag_and_live_entry_count(page: Page, server: Any) -
     page.get_by_label("Contact field for the column “Vorname”").select_option("first_name")
     expect(page.get_by_label("Contact field for the column “Plan”")).to_have_value("custom")
     expect(page.get_by_label("Custom field name for the column “Plan”")).to_have_value("plan")
-    assert axe_violations(page, include="#main") == []  # the shell (topbar) is checked elsewhere
+    assert axe_violations(page) == []
     screenshot(page, "bulk-import-mapping")
     page.click("#imp-start")
     job = page.locator("#imp-job .bk-job")
@@ -87,7 +87,7 @@ def test_import_segment_bulk_tag_and_live_entry_count(page: Page, server: Any) -
     expect(page.locator("#seg-status")).to_contain_text("Saved: 3 contacts match")
     expect(page).to_have_url(re.compile(r"/segments/\d+$"))
     expect(page.locator("#seg-members tbody tr")).to_have_count(3)
-    assert axe_violations(page, include="#main") == []  # the shell (topbar) is checked elsewhere
+    assert axe_violations(page) == []
 
     # 3. Bulk-tag the segment; each contact enters the campaign, and the open canvas counts them live.
     page.fill("#seg-tag", tag)
@@ -121,7 +121,7 @@ def test_contacts_page_selection_export_and_keyboard(page: Page, server: Any) ->
         job.get_by_role("link", name="Download the CSV").click()
     text = open(download.value.path(), encoding="utf-8-sig").read()
     assert f"kim{run}@example.com" in text and f"lee{run}@example.com" in text
-    assert axe_violations(page, include="#main") == []  # the shell (topbar) is checked elsewhere
+    assert axe_violations(page) == []
 
 
 def test_bulk_pages_refuse_reps(page: Page, server: Any) -> None:
