@@ -151,7 +151,7 @@ def _typed_rule(kind: str, op: str, wanted: t.Any, column: ColumnElement[t.Any],
             return and_(not_(empty), _contains(column, str(wanted), dialect))
         same = lower(column, dialect) == literal(str(wanted).lower(), String)
     elif kind == "date":
-        day = rule_language._as_date(wanted)
+        day = rule_language.as_date(wanted)
         left = _day(column, dialect)
         right: t.Any = literal(day, Date) if dialect == "postgresql" else literal(t.cast(date, day).isoformat())
         if op not in ("eq", "ne"):
@@ -243,8 +243,8 @@ class _JsonField:
         scalar = or_(self.of("text"), self.of("number"), self.of("bool"))
         if op == "contains":
             return and_(not_(empty), scalar, _contains(self.as_text(), str(wanted), self.dialect))
-        number = rule_language._is_number(wanted)
-        wanted_day = rule_language._as_date(wanted) if isinstance(wanted, str) else None
+        number = rule_language.is_number(wanted)
+        wanted_day = rule_language.as_date(wanted) if isinstance(wanted, str) else None
         is_date, day = self.date_text() if wanted_day is not None else (false(), CONTACT.c.id)
         if op in ("gt", "gte", "lt", "lte"):
             if number:

@@ -8,6 +8,9 @@ earlier one did), then written with a few set-based statements
 the run state machine's `transition_where`, new runs, goal hits — each one
 multi-row statement, whatever the batch size.
 
+Kept in one file (about 400 lines): the in-memory phase and the flush share
+one `Writes` object whose halves only make sense read side by side.
+
 Invariants:
     * The applier adds no rule of its own: enroll, count goal hits, stop and
       start runs exactly as the actions say, in their order.

@@ -36,7 +36,7 @@ from runtime.graphs.branches import Outcome
 from runtime.graphs.branches import choose_split
 from runtime.graphs.branches import evaluate_decision
 from runtime.graphs.compiler import CompiledCampaign
-from runtime.graphs.rules import Facts
+from runtime.graphs.rule_eval import Facts
 
 SkipReason = t.Literal["not_in_campaign", "campaign_paused", "already_running", "reentry_off"]
 

@@ -23,8 +23,8 @@ from models import ContactTag
 from models import DomainEvent
 from models import Opportunity
 from models import Tag
+from runtime.graphs.rule_eval import Facts
 from runtime.graphs.rules import FIELDS
-from runtime.graphs.rules import Facts
 
 CONTACT_COLUMNS = tuple(spec.source[1] for spec in FIELDS.values() if spec.source[0] == "contact")
 OPPORTUNITY_COLUMNS = tuple(spec.source[1] for spec in FIELDS.values() if spec.source[0] == "opportunity")

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from runtime.graphs.graph import OTHERWISE
 from runtime.graphs.graph import DecisionNode
 from runtime.graphs.graph import SplitNode
-from runtime.graphs.rules import Checked
-from runtime.graphs.rules import Facts
+from runtime.graphs.rule_eval import Checked
+from runtime.graphs.rule_eval import Facts
+from runtime.graphs.rule_eval import evaluate
 from runtime.graphs.rules import Group
-from runtime.graphs.rules import evaluate
 from runtime.graphs.rules import parse_rules
 from runtime.graphs.rules import rules_json
 

@@ -1,4 +1,4 @@
-"""The rule language of decisions and segments (DESIGN.md §6.2): parse, check and evaluate.
+"""The rule language of decisions and segments (DESIGN.md §6.2): fields, parse, check and describe.
 
 A rule set is a group ``{"all": [...]}`` or ``{"any": [...]}`` whose items are
 rules ``{"field", "op", "value"}`` or nested groups. Fields: ``tags``,
@@ -9,8 +9,9 @@ gte, lt, lte, contains, empty, not_empty.
 
 Invariants:
     * Pure: facts come in as a `Facts` value; nothing here reads a database.
-      Segments compile the same parsed rules to SQL (`runtime.segments`), and
-      a property test holds the two evaluations equal.
+      `runtime.graphs.rule_eval` evaluates parsed rules in Python; segments
+      compile them to SQL (`runtime.segments`), and a property test holds the
+      two evaluations equal.
     * Semantics, the same everywhere: text comparisons ignore case (Unicode
       lower case, which SQL can reproduce); a missing value is ``empty``, is
       ``ne`` anything, and fails every other op; numbers compare as numbers
@@ -29,7 +30,6 @@ import re
 import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field
 from datetime import date
 from datetime import datetime
 
@@ -146,14 +146,14 @@ class RuleError(ValueError):
         self.problems = problems
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 _DATE_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _as_date(value: object) -> date | None:
+def as_date(value: object) -> date | None:
     """A date, a datetime's (UTC) day, or the day a text starts with (``YYYY-MM-DD…``); else None."""
     if isinstance(value, datetime):
         return value.date()
@@ -179,15 +179,15 @@ def _value_problem(spec: FieldSpec, op: str, value: object) -> str | None:
             return f"{label} is one of {', '.join(spec.choices)}"
         return None
     if spec.kind == "number":
-        return None if _is_number(value) else f"{label} is compared with a number: type one"
+        return None if is_number(value) else f"{label} is compared with a number: type one"
     if spec.kind == "id":
         ok = isinstance(value, int) and not isinstance(value, bool)
         return None if ok else f"Choose the {spec.label.lower()} to compare with"
     if spec.kind == "date":
-        return None if _as_date(value) is not None else f"{label} is compared with a date (YYYY-MM-DD)"
+        return None if as_date(value) is not None else f"{label} is compared with a date (YYYY-MM-DD)"
     if spec.kind == "boolean":
         return None if isinstance(value, bool) else f"{label} is compared with yes or no"
-    if op in ("gt", "gte", "lt", "lte") and not (_is_number(value) or _as_date(value) is not None):
+    if op in ("gt", "gte", "lt", "lte") and not (is_number(value) or as_date(value) is not None):
         return f"{label} “{OP_LABELS[op]}” needs a number or a date"
     if value is None or isinstance(value, (dict, list)) or (isinstance(value, str) and not value.strip()):
         return f"Type the value {label} is compared with"
@@ -291,136 +291,6 @@ def fields_used(group: Group) -> set[str]:
     for item in group.items:
         out |= fields_used(item) if isinstance(item, Group) else {item.field}
     return out
-
-
-# --- evaluation ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What rules may know about one contact at one moment."""
-
-    tags: frozenset[str] = frozenset()
-    contact: Mapping[str, t.Any] = field(default_factory=dict)
-    fields: Mapping[str, t.Any] = field(default_factory=dict)
-    #: The contact's most recent open opportunity (or the one on the path); None without one.
-    opportunity: Mapping[str, t.Any] | None = None
-    email_opened: bool = False
-    email_clicked: bool = False
-
-    def value(self, spec: FieldSpec) -> t.Any:
-        """The field's value for this contact (None when missing)."""
-        where = spec.source[0]
-        if where == "tags":
-            return sorted(self.tags)
-        if where == "contact":
-            return self.contact.get(spec.source[1])
-        if where == "fields":
-            return self.fields.get(spec.source[1])
-        if where == "opportunity":
-            return None if self.opportunity is None else self.opportunity.get(spec.source[1])
-        return self.email_opened if spec.source[1] == "opened" else self.email_clicked
-
-
-@dataclass(frozen=True)
-class Checked:
-    """One rule's outcome, for the Evaluate tester: what it wanted, what it found."""
-
-    field: str
-    op: str
-    value: t.Any
-    actual: t.Any
-    result: bool
-
-    def to_json(self) -> dict[str, t.Any]:
-        """``{field, op, value, actual, result}`` with JSON-safe values."""
-        return {"field": self.field, "op": self.op, "value": self.value, "actual": _jsonable(self.actual),
-                "result": self.result}
-
-
-def _jsonable(value: t.Any) -> t.Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return value
-
-
-def _empty(value: t.Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
-
-
-def _compare(kind: str, op: str, actual: t.Any, wanted: t.Any) -> bool:
-    """One op on one value, by the module's semantics (missing: only empty and ne hold)."""
-    if op == "empty":
-        return _empty(actual)
-    if op == "not_empty":
-        return not _empty(actual)
-    if op == "has":
-        return isinstance(actual, list) and wanted in actual
-    if op == "not_has":
-        return not (isinstance(actual, list) and wanted in actual)
-    if _empty(actual):
-        return op == "ne"
-    if op == "contains":
-        return not isinstance(actual, (dict, list)) and str(wanted).lower() in _text(actual)
-    left, right = _comparable(kind, actual, wanted)
-    if left is None or right is None:
-        return op == "ne"
-    if op == "eq":
-        return bool(left == right)
-    if op == "ne":
-        return bool(left != right)
-    if type(left) is not type(right) or isinstance(left, str):
-        return False  # ordering needs two numbers or two dates
-    return bool({"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[op])
-
-
-def _comparable(kind: str, actual: t.Any, wanted: t.Any) -> tuple[t.Any, t.Any]:
-    if kind == "number":
-        return (float(actual) if _is_number(actual) else None), float(wanted)
-    if kind == "date":
-        return _as_date(actual), _as_date(wanted)
-    if kind == "boolean":
-        return bool(actual), bool(wanted)
-    if kind == "id":
-        return (actual if isinstance(actual, int) else None), wanted
-    if kind == "any":
-        if _is_number(actual) and _is_number(wanted):
-            return float(actual), float(wanted)
-        if isinstance(actual, (dict, list)):
-            return None, None
-        if not isinstance(wanted, str) and not _is_number(wanted):
-            return None, None
-        if _as_date(wanted) is not None and _as_date(actual) is not None and not _is_number(wanted):
-            return _as_date(actual), _as_date(wanted)
-    return _text(actual), str(wanted).lower()
-
-
-def _text(value: t.Any) -> str:
-    """A value as lower-case text (booleans as ``true``/``false``, numbers as Python writes them)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value).lower()
-
-
-def evaluate(group: Group, facts: Facts) -> tuple[bool, list[Checked]]:
-    """Whether a rule set holds for the facts, and every rule's outcome (all are evaluated)."""
-    checked: list[Checked] = []
-    return _evaluate(group, facts, checked), checked
-
-
-def _evaluate(group: Group, facts: Facts, checked: list[Checked]) -> bool:
-    results = []
-    for item in group.items:
-        if isinstance(item, Group):
-            results.append(_evaluate(item, facts, checked))
-            continue
-        spec = field_spec(item.field)
-        assert spec is not None  # parse_rules checked it
-        actual = facts.value(spec)
-        result = _compare(spec.kind, item.op, actual, item.value)
-        checked.append(Checked(item.field, item.op, item.value, actual, result))
-        results.append(result)
-    return all(results) if group.mode == "all" else any(results)
 
 
 def describe(group: Group, names: t.Callable[[str, t.Any], str] | None = None) -> str:

@@ -35,7 +35,7 @@ from models import User
 from models.db import make_engine
 from models.db import make_session_factory
 from models.db import upgrade
-from runtime.graphs.rules import Facts
+from runtime.graphs.rule_eval import Facts
 
 TAGS = ("vip", "lead", "Vip", "news")
 USERS = (1, 2)

@@ -31,10 +31,10 @@ from models.errors import Forbidden
 from models.errors import Invalid
 from models.sets import dialect
 from runtime import segments
+from runtime.graphs.rule_eval import evaluate
 from runtime.graphs.rules import FIELDS
 from runtime.graphs.rules import OPS_BY_KIND
 from runtime.graphs.rules import check_rules
-from runtime.graphs.rules import evaluate
 from runtime.graphs.rules import field_spec
 from runtime.graphs.rules import parse_rules
 from runtime.segment_sql import CONTACT

@@ -1,5 +1,7 @@
 """initial schema
 
+One long file by nature: a migration is the whole schema of its day, frozen.
+
 Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23 11:08:33.727285

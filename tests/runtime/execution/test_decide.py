@@ -19,7 +19,7 @@ from runtime.execution.decide import decide
 from runtime.graphs.compiler import CompiledCampaign
 from runtime.graphs.compiler import compile_graph
 from runtime.graphs.graph import parse_graph
-from runtime.graphs.rules import Facts
+from runtime.graphs.rule_eval import Facts
 from tests.runtime.branching_graphs import decision
 from tests.runtime.branching_graphs import edge
 from tests.runtime.branching_graphs import goal

@@ -16,8 +16,8 @@ from runtime.graphs.branches import split_point
 from runtime.graphs.branches import split_spec
 from runtime.graphs.graph import DecisionNode
 from runtime.graphs.graph import SplitNode
+from runtime.graphs.rule_eval import Facts
 from runtime.graphs.rules import OPS_BY_KIND
-from runtime.graphs.rules import Facts
 from tests.runtime.branching_graphs import decision
 from tests.runtime.branching_graphs import split
 

@@ -9,13 +9,13 @@ from datetime import datetime
 
 import pytest
 
+from runtime.graphs.rule_eval import Facts
+from runtime.graphs.rule_eval import evaluate
 from runtime.graphs.rules import FIELDS
 from runtime.graphs.rules import OPS_BY_KIND
-from runtime.graphs.rules import Facts
 from runtime.graphs.rules import RuleError
 from runtime.graphs.rules import check_rules
 from runtime.graphs.rules import describe
-from runtime.graphs.rules import evaluate
 from runtime.graphs.rules import field_spec
 from runtime.graphs.rules import fields_json
 from runtime.graphs.rules import fields_used
