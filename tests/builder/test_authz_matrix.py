@@ -10,6 +10,9 @@ The world (tests/builder/security_world.py): rep A owns the opportunity, its
 contact and its task; rep B has nothing shared; the opportunity is shared with
 the marketer only.  Reads of an invisible opportunity are 404, forbidden
 writes 403, no credentials 401.
+
+One long file on purpose: one table row per route, so a missing or wrong
+decision is seen next to its neighbours.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every goal-matching scenario of test_goal_matching.py again, with the test's events matched in batches.
+"""Every scenario of test_goal_matching.py and test_campaign_lifecycle.py again, with the test's events matched in batches.
 
 The scenarios are imported unchanged; an autouse fixture holds back the logged
 events the test records through its own session and hands them to
@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.util import find_tables
 
 from models import events
-from tests.runtime.execution.test_goal_matching import *  # noqa: F403  (the scenarios, collected again here)
+from tests.runtime.execution.test_campaign_lifecycle import *  # noqa: F403  (the scenarios, collected again here)
+from tests.runtime.execution.test_goal_matching import *  # noqa: F403
 
 WATCHED = frozenset({"domain_event", "enrollment", "sequence_run", "goal_hit"})
 
